@@ -1,0 +1,157 @@
+//! Host glue generated from `wit/`, and the rules for which contract versions
+//! this host accepts.
+
+use super::PluginError;
+
+/// Package the host implements; a plugin must export one of its interfaces.
+pub const PACKAGE: &str = "k0rdent:chart";
+/// Version of `wit/` this host was generated from.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+pub mod renderer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "renderer",
+    });
+}
+
+pub mod validator {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "validator",
+        with: {
+            "k0rdent:chart/types": super::renderer::k0rdent::chart::types,
+        },
+    });
+}
+
+pub use renderer::exports::k0rdent::chart::render::{
+    Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput,
+};
+pub use renderer::k0rdent::chart::types::{Capabilities, ChartFile, PluginInfo};
+pub use validator::exports::k0rdent::chart::validate::{ChartMetadata, ValidateInput, Violation};
+
+/// The two plugin kinds, named after their WIT worlds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum World {
+    Renderer,
+    Validator,
+}
+
+impl World {
+    /// The interface a component of this world must export.
+    pub fn interface(self) -> &'static str {
+        match self {
+            World::Renderer => "render",
+            World::Validator => "validate",
+        }
+    }
+}
+
+impl std::fmt::Display for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            World::Renderer => "renderer",
+            World::Validator => "validator",
+        })
+    }
+}
+
+/// A `major.minor.patch` version as written in a WIT package name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WitVersion {
+    major: u64,
+    minor: u64,
+    patch: u64,
+}
+
+impl WitVersion {
+    fn parse(text: &str) -> Option<Self> {
+        // Pre-release and build tags are not part of this contract's versioning.
+        let mut parts = text.split('.');
+        let v = WitVersion {
+            major: parts.next()?.parse().ok()?,
+            minor: parts.next()?.parse().ok()?,
+            patch: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(v)
+    }
+
+    /// Semver compatibility as the component model applies it: same major for
+    /// 1.x and later, same minor for 0.x.
+    fn compatible_with(self, other: WitVersion) -> bool {
+        if self.major != other.major {
+            return false;
+        }
+        self.major != 0 || self.minor == other.minor
+    }
+}
+
+/// Checks that `export_names` contain this world's interface at a version the
+/// host supports, and returns the full export name found.
+pub fn check_exports<'a>(
+    plugin: &str,
+    world: World,
+    export_names: impl IntoIterator<Item = &'a str>,
+) -> Result<String, PluginError> {
+    let wanted_prefix = format!("{PACKAGE}/{}@", world.interface());
+    let supported = WitVersion::parse(CONTRACT_VERSION).expect("host contract version is valid");
+    let mut seen = Vec::new();
+    for name in export_names {
+        if let Some(version) = name.strip_prefix(&wanted_prefix) {
+            match WitVersion::parse(version) {
+                Some(v) if v.compatible_with(supported) => return Ok(name.to_string()),
+                _ => {
+                    return Err(PluginError::UnsupportedContract {
+                        plugin: plugin.to_string(),
+                        found: format!("{PACKAGE}@{version}"),
+                        supported: format!("{PACKAGE}@{CONTRACT_VERSION}"),
+                    });
+                }
+            }
+        }
+        seen.push(name.to_string());
+    }
+    Err(PluginError::WrongWorld {
+        plugin: plugin.to_string(),
+        world,
+        expected: format!("{PACKAGE}/{}@{CONTRACT_VERSION}", world.interface()),
+        found: seen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_patch_versions_of_the_same_minor() {
+        let found = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.1.7"]).unwrap();
+        assert_eq!(found, "k0rdent:chart/render@0.1.7");
+    }
+
+    #[test]
+    fn refuses_other_minor_of_a_zero_major() {
+        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.2.0"]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("k0rdent:chart@0.2.0"), "{text}");
+        assert!(text.contains("k0rdent:chart@0.1.0"), "{text}");
+    }
+
+    #[test]
+    fn names_the_world_when_the_interface_is_missing() {
+        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.1.0"]).unwrap_err();
+        assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
+        assert!(err.to_string().contains("k0rdent:chart/validate@0.1.0"));
+    }
+
+    #[test]
+    fn major_versions_must_match_from_one_on() {
+        let one = WitVersion::parse("1.2.0").unwrap();
+        assert!(one.compatible_with(WitVersion::parse("1.0.3").unwrap()));
+        assert!(!one.compatible_with(WitVersion::parse("2.0.0").unwrap()));
+        assert!(WitVersion::parse("1.2").is_none());
+        assert!(WitVersion::parse("1.2.3.4").is_none());
+    }
+}

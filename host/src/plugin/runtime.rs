@@ -1,0 +1,342 @@
+//! The plugin host: one wasmtime engine, an epoch ticker for CPU limits, and
+//! loaded plugins that each get a fresh, limited instance per call.
+//!
+//! Instances are never reused: an instance that trapped cannot be re-entered,
+//! and a fresh one costs tens of microseconds (see `benches/plugin_runtime.rs`
+//! and docs/plugin-runtime.md), far below a render.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use super::compiled_cache::{CacheOutcome, CompiledCache, load_error};
+use super::contract::{
+    self, PluginInfo, RenderError, RenderInput, RenderOutput, ValidateInput, Violation, World,
+    renderer::RendererPre, validator::ValidatorPre,
+};
+use super::limits::EPOCH_TICK;
+use super::manifest::{PluginManifest, PluginSource};
+use super::sandbox::{self, SandboxState};
+use super::{Limits, PluginError};
+
+#[derive(Debug, Clone, Default)]
+pub struct HostOptions {
+    pub limits: Limits,
+    /// Where precompiled components are kept; `None` compiles on every start.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Shared by the host and every plugin it loaded.
+struct Shared {
+    engine: Engine,
+    linker: Linker<SandboxState>,
+    limits: Limits,
+    cache: Option<CompiledCache>,
+}
+
+#[derive(Clone)]
+pub struct PluginHost {
+    shared: Arc<Shared>,
+}
+
+impl PluginHost {
+    pub fn new(options: HostOptions) -> Result<Self, PluginError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)
+            .map_err(|e| PluginError::Runtime(format!("cannot create engine: {e:#}")))?;
+        let linker = sandbox::base_linker(&engine)
+            .map_err(|e| PluginError::Runtime(format!("cannot link WASI: {e:#}")))?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(CompiledCache::open)
+            .transpose()?;
+        spawn_epoch_ticker(&engine);
+        Ok(PluginHost {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                limits: options.limits,
+                cache,
+            }),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Verifies, compiles (or loads from cache), checks the contract version
+    /// and links a plugin, then asks it to describe itself and checks that the
+    /// description matches its manifest.
+    pub fn load(&self, source: &PluginSource) -> Result<Plugin, PluginError> {
+        let manifest = &source.manifest;
+        let name = manifest.name.as_str();
+        manifest
+            .validate()
+            .map_err(|message| PluginError::Manifest {
+                path: source.origin.clone(),
+                message,
+            })?;
+        manifest.verify(&source.bytes)?;
+
+        let started = Instant::now();
+        let (component, cache) = self.compile(name, &manifest.sha256, &source.bytes)?;
+        let compile_time = started.elapsed();
+
+        let component_type = component.component_type();
+        let engine = &self.shared.engine;
+        let export = contract::check_exports(
+            name,
+            manifest.world,
+            component_type.exports(engine).map(|(n, _)| n),
+        )?;
+
+        // Imports the sandbox does not provide become traps that name
+        // themselves, so a plugin that merely links std still instantiates.
+        let mut linker = self.shared.linker.clone();
+        sandbox::deny_ungranted_imports(&mut linker, engine, &component)
+            .map_err(|e| load_error(name, e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| load_error(name, e))?;
+        let kind = match manifest.world {
+            World::Renderer => PluginKind::Renderer(RendererPre::new(pre).map_err(|e| load_error(name, e))?),
+            World::Validator => {
+                PluginKind::Validator(ValidatorPre::new(pre).map_err(|e| load_error(name, e))?)
+            }
+        };
+        let mut plugin = Plugin {
+            manifest: manifest.clone(),
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                charts: Vec::new(),
+            },
+            export,
+            origin: source.origin.clone(),
+            cache,
+            compile_time,
+            kind,
+            shared: self.shared.clone(),
+        };
+        let info = plugin.call_info()?;
+        if info.name != manifest.name || info.version != manifest.version {
+            return Err(PluginError::Contract {
+                plugin: name.to_string(),
+                message: format!(
+                    "it describes itself as {} {}, but its manifest says {} {}",
+                    info.name, info.version, manifest.name, manifest.version
+                ),
+            });
+        }
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    fn compile(
+        &self,
+        name: &str,
+        sha256: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, CacheOutcome), PluginError> {
+        let engine = &self.shared.engine;
+        match &self.shared.cache {
+            Some(cache) => cache.load_or_compile(engine, name, sha256, bytes),
+            None => Component::new(engine, bytes)
+                .map(|c| (c, CacheOutcome::Uncached))
+                .map_err(|e| load_error(name, e)),
+        }
+    }
+}
+
+/// Advances the engine's epoch so running plugins hit their deadline. Stops
+/// when the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+enum PluginKind {
+    Renderer(RendererPre<SandboxState>),
+    Validator(ValidatorPre<SandboxState>),
+}
+
+/// A loaded, verified plugin. Cheap to share; every call runs in a new instance.
+pub struct Plugin {
+    manifest: PluginManifest,
+    info: PluginInfo,
+    export: String,
+    origin: String,
+    cache: CacheOutcome,
+    compile_time: Duration,
+    kind: PluginKind,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("manifest", &self.manifest)
+            .field("export", &self.export)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub fn manifest(&self) -> &PluginManifest {
+        &self.manifest
+    }
+
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    pub fn world(&self) -> World {
+        self.manifest.world
+    }
+
+    /// The contract interface the component exports, with its version.
+    pub fn export(&self) -> &str {
+        &self.export
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
+    }
+
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// Runs `f` against a fresh instance under this host's limits.
+    fn with_instance<R>(
+        &self,
+        f: impl FnOnce(&mut Store<SandboxState>, &Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let limits = &self.shared.limits;
+        let mut store = sandbox::new_store(&self.shared.engine, limits);
+        let instance = match &self.kind {
+            PluginKind::Renderer(pre) => pre.instantiate(&mut store).map(Instance::Renderer),
+            PluginKind::Validator(pre) => pre.instantiate(&mut store).map(Instance::Validator),
+        };
+        let result = instance.and_then(|instance| f(&mut store, &instance));
+        result.map_err(|e| sandbox::classify_failure(self.name(), limits, &store, e))
+    }
+
+    /// Calls the plugin's `info` export in a fresh instance.
+    pub fn call_info(&self) -> Result<PluginInfo, PluginError> {
+        let info = self.with_instance(|store, instance| match instance {
+            Instance::Renderer(r) => r.k0rdent_chart_render().call_info(store),
+            Instance::Validator(v) => v.k0rdent_chart_validate().call_info(store),
+        })?;
+        let size = info.name.len()
+            + info.version.len()
+            + info.charts.iter().map(String::len).sum::<usize>();
+        self.check_output(size)?;
+        Ok(info)
+    }
+
+    /// Renders a chart. The outer error is the sandbox's (limits, traps); the
+    /// inner one is the plugin's answer (a template error, as Helm words it).
+    pub fn render(
+        &self,
+        input: &RenderInput,
+    ) -> Result<Result<RenderOutput, RenderError>, PluginError> {
+        let PluginKind::Renderer(_) = self.kind else {
+            return Err(self.wrong_world(World::Renderer));
+        };
+        let result = self.with_instance(|store, instance| match instance {
+            Instance::Renderer(r) => r.k0rdent_chart_render().call_render(store, input),
+            Instance::Validator(_) => unreachable!("checked above"),
+        })?;
+        let size = match &result {
+            Ok(out) => {
+                out.manifests
+                    .iter()
+                    .map(|m| m.source.len() + m.content.len())
+                    .sum::<usize>()
+                    + out.notes.as_ref().map_or(0, String::len)
+            }
+            Err(e) => e.message.len() + e.template.as_ref().map_or(0, String::len),
+        };
+        self.check_output(size)?;
+        Ok(result)
+    }
+
+    /// Validates values. On success, the effective values as JSON text.
+    pub fn validate(
+        &self,
+        input: &ValidateInput,
+    ) -> Result<Result<String, Vec<Violation>>, PluginError> {
+        let PluginKind::Validator(_) = self.kind else {
+            return Err(self.wrong_world(World::Validator));
+        };
+        let result = self.with_instance(|store, instance| match instance {
+            Instance::Validator(v) => v.k0rdent_chart_validate().call_validate(store, input),
+            Instance::Renderer(_) => unreachable!("checked above"),
+        })?;
+        let size = match &result {
+            Ok(values) => values.len(),
+            Err(violations) => violations
+                .iter()
+                .map(|v| v.path.len() + v.message.len() + v.hint.len())
+                .sum(),
+        };
+        self.check_output(size)?;
+        Ok(result)
+    }
+
+    fn check_output(&self, size: usize) -> Result<(), PluginError> {
+        let limit = self.shared.limits.output_bytes;
+        if size as u64 > limit {
+            return Err(PluginError::OutputLimit {
+                plugin: self.name().to_string(),
+                size: size as u64,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn wrong_world(&self, wanted: World) -> PluginError {
+        PluginError::Contract {
+            plugin: self.name().to_string(),
+            message: format!("it is a {}, not a {wanted}", self.world()),
+        }
+    }
+}
+
+enum Instance {
+    Renderer(contract::renderer::Renderer),
+    Validator(contract::validator::Validator),
+}

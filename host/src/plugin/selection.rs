@@ -1,0 +1,162 @@
+//! The loaded plugin set and the choice of plugin for a chart.
+//!
+//! Each plugin declares the charts it handles (`info().charts`). A pattern
+//! that names the chart beats `*`; among equals, the plugin loaded last wins,
+//! so a plugin from `--plugin-dir` overrides the embedded default for the
+//! charts it declares. That is how a new kgst ships without a host rebuild.
+
+use std::sync::Arc;
+
+use semver::{Version, VersionReq};
+
+use super::manifest::PluginSource;
+use super::{Plugin, PluginError, PluginHost, World};
+
+/// One entry of `plugin-info.charts`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChartPattern {
+    Any,
+    Chart { name: String, versions: VersionReq },
+}
+
+impl ChartPattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text == "*" {
+            return Ok(ChartPattern::Any);
+        }
+        let (name, requirement) = text.split_once(' ').ok_or_else(|| {
+            format!("chart pattern {text:?} must be `*` or `<chart> <semver requirement>`, for example `kgst >=2.0.0, <3.0.0`")
+        })?;
+        let versions = VersionReq::parse(requirement.trim())
+            .map_err(|e| format!("chart pattern {text:?}: bad version requirement: {e}"))?;
+        Ok(ChartPattern::Chart {
+            name: name.to_string(),
+            versions,
+        })
+    }
+
+    /// `None` when the pattern does not apply; otherwise its specificity.
+    fn rank(&self, chart: &str, version: Option<&Version>) -> Option<u8> {
+        match self {
+            ChartPattern::Any => Some(0),
+            ChartPattern::Chart { name, versions } => {
+                (name == chart && version.is_some_and(|v| versions.matches(v))).then_some(1)
+            }
+        }
+    }
+}
+
+struct Entry {
+    plugin: Arc<Plugin>,
+    patterns: Vec<ChartPattern>,
+}
+
+/// Every loaded plugin, in load order.
+#[derive(Default)]
+pub struct PluginSet {
+    entries: Vec<Entry>,
+}
+
+impl PluginSet {
+    /// Loads `sources` in order. A later plugin with the same name replaces
+    /// the earlier one (a directory plugin replacing an embedded default).
+    pub fn load(host: &PluginHost, sources: &[PluginSource]) -> Result<Self, PluginError> {
+        let mut set = PluginSet::default();
+        for source in sources {
+            set.insert(host.load(source)?)?;
+        }
+        Ok(set)
+    }
+
+    pub fn insert(&mut self, plugin: Plugin) -> Result<(), PluginError> {
+        let patterns = plugin
+            .info()
+            .charts
+            .iter()
+            .map(|p| ChartPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| PluginError::Contract {
+                plugin: plugin.manifest().name.clone(),
+                message,
+            })?;
+        self.entries
+            .retain(|e| e.plugin.manifest().name != plugin.manifest().name);
+        self.entries.push(Entry {
+            plugin: Arc::new(plugin),
+            patterns,
+        });
+        Ok(())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Plugin>> {
+        self.entries.iter().map(|e| &e.plugin)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The plugin of `world` for chart `name` at `version`.
+    pub fn select(&self, world: World, chart: &str, version: &str) -> Result<Arc<Plugin>, PluginError> {
+        let parsed = Version::parse(version).ok();
+        let best = self
+            .entries
+            .iter()
+            .filter(|e| e.plugin.world() == world)
+            .filter_map(|e| {
+                let rank = e.patterns.iter().filter_map(|p| p.rank(chart, parsed.as_ref())).max()?;
+                Some((rank, e))
+            })
+            // max_by_key keeps the last of equal ranks: later loads win.
+            .max_by_key(|(rank, _)| *rank);
+        match best {
+            Some((_, entry)) => Ok(entry.plugin.clone()),
+            None => Err(PluginError::NoPluginFor {
+                world,
+                chart: chart.to_string(),
+                version: version.to_string(),
+                loaded: self.describe(world),
+            }),
+        }
+    }
+
+    fn describe(&self, world: World) -> String {
+        let list: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.plugin.world() == world)
+            .map(|e| format!("{} ({})", e.plugin.manifest().name, e.plugin.info().charts.join("; ")))
+            .collect();
+        if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wildcards_and_requirements() {
+        assert_eq!(ChartPattern::parse("*").unwrap(), ChartPattern::Any);
+        let p = ChartPattern::parse("kgst >=2.0.0, <3.0.0").unwrap();
+        let v2 = Version::parse("2.0.2").unwrap();
+        let v1 = Version::parse("1.2.0").unwrap();
+        assert_eq!(p.rank("kgst", Some(&v2)), Some(1));
+        assert_eq!(p.rank("kgst", Some(&v1)), None);
+        assert_eq!(p.rank("other", Some(&v2)), None);
+        assert_eq!(p.rank("kgst", None), None);
+    }
+
+    #[test]
+    fn bad_patterns_say_what_is_expected() {
+        let err = ChartPattern::parse("kgst").unwrap_err();
+        assert!(err.contains("<chart> <semver requirement>"), "{err}");
+        let err = ChartPattern::parse("kgst >=banana").unwrap_err();
+        assert!(err.contains("bad version requirement"), "{err}");
+    }
+}

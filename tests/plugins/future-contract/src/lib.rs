@@ -1,0 +1,16 @@
+//! A renderer built against `k0rdent:chart@0.2.0`, which this host must refuse.
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "renderer",
+});
+
+struct Future;
+
+impl exports::k0rdent::chart::render::Guest for Future {
+    fn info() -> String {
+        "future-contract".into()
+    }
+}
+
+export!(Future);
