@@ -22,10 +22,22 @@ struct PluginCrate {
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    for watched in ["plugins", "tests/plugins", "wit", "Cargo.lock", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    for watched in [
+        "plugins",
+        "tests/plugins",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -49,8 +61,13 @@ fn main() {
     for c in &crates {
         let file = format!("{}.wasm", c.name.replace('-', "_"));
         let built = target_dir.join(WASM_TARGET).join(PROFILE).join(&file);
-        let bytes = std::fs::read(&built)
-            .unwrap_or_else(|e| panic!("plugin {} was not produced at {}: {e}", c.name, built.display()));
+        let bytes = std::fs::read(&built).unwrap_or_else(|e| {
+            panic!(
+                "plugin {} was not produced at {}: {e}",
+                c.name,
+                built.display()
+            )
+        });
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let dir = if c.embed { &embedded_dir } else { &test_dir };
         let dest = dir.join(&file);
@@ -75,7 +92,10 @@ fn main() {
     }
     table.push(']');
     std::fs::write(out_dir.join("embedded_plugins.rs"), table).expect("writing embedded table");
-    println!("cargo:rustc-env=K0RDENT_MCP_TEST_PLUGIN_DIR={}", test_dir.display());
+    println!(
+        "cargo:rustc-env=K0RDENT_MCP_TEST_PLUGIN_DIR={}",
+        test_dir.display()
+    );
 }
 
 fn env(name: &str) -> String {
@@ -103,7 +123,13 @@ fn nested_cargo(cargo: &str, workspace: &Path) -> Command {
 
 fn plugin_crates(cargo: &str, workspace: &Path) -> Vec<PluginCrate> {
     let output = nested_cargo(cargo, workspace)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .output()
         .expect("running cargo metadata");
     if !output.status.success() {
@@ -138,15 +164,23 @@ fn plugin_crates(cargo: &str, workspace: &Path) -> Vec<PluginCrate> {
 
 fn build_plugins(cargo: &str, workspace: &Path, target_dir: &Path, crates: &[PluginCrate]) {
     let mut cmd = nested_cargo(cargo, workspace);
-    cmd.args(["build", "--target", WASM_TARGET, "--profile", PROFILE, "--target-dir"])
-        .arg(target_dir);
+    cmd.args([
+        "build",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        PROFILE,
+        "--target-dir",
+    ])
+    .arg(target_dir);
     for c in crates {
         cmd.args(["-p", &c.name]);
     }
     let output = cmd.output().expect("running cargo for the wasm plugins");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains(WASM_TARGET) && stderr.contains("target may not be installed") {
+        let hint = if stderr.contains(WASM_TARGET) && stderr.contains("target may not be installed")
+        {
             "\nhint: run `rustup target add wasm32-wasip2`"
         } else {
             ""

@@ -1,1 +1,92 @@
-fn main() {}
+//! The `k0rdent-mcp` binary: the MCP server and the CLI that shares its code paths.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rmcp::ServiceExt;
+
+use k0rdent_mcp::config::{LogArgs, PluginArgs};
+use k0rdent_mcp::mcp::K0rdentMcp;
+
+#[derive(Debug, Parser)]
+#[command(name = "k0rdent-mcp", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve MCP over stdio (the transport MCP clients spawn).
+    Serve {
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+    /// Inspect the sandboxed plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// Load every plugin (embedded and --plugin-dir), verify it, and print what loaded as JSON.
+    List {
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.log.init();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { plugins } => {
+            let (_host, set) = plugins.load()?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve_stdio(K0rdentMcp::new(Arc::new(set))))
+        }
+        Command::Plugins {
+            command: PluginsCommand::List { plugins },
+        } => {
+            let (_host, set) = plugins.load()?;
+            let list = k0rdent_mcp::mcp::plugins_list(&set);
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve_stdio(server: K0rdentMcp) -> anyhow::Result<()> {
+    tracing::info!("serving MCP on stdio");
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    tokio::select! {
+        quit = running.waiting() => { quit?; }
+        _ = shutdown_signal() => { tracing::info!("shutting down on signal"); }
+    }
+    Ok(())
+}
+
+/// SIGINT or SIGTERM: stop cleanly instead of dying mid-write.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -32,7 +32,8 @@ fn hostile_with(limits: Limits) -> Plugin {
         cache_dir: None,
     })
     .unwrap();
-    host.load(&source("hostile-plugin")).expect("hostile plugin loads")
+    host.load(&source("hostile-plugin"))
+        .expect("hostile plugin loads")
 }
 
 fn input(mode: &str) -> RenderInput {
@@ -62,7 +63,10 @@ fn misbehave(plugin: &Plugin, mode: &str) -> Result<String, PluginError> {
         Ok(Err(plugin_error)) => Ok(format!("plugin refused: {}", plugin_error.message)),
         Err(sandbox_error) => Err(sandbox_error),
     };
-    let normal = plugin.render(&input("ok")).expect("sandbox ok").expect("render ok");
+    let normal = plugin
+        .render(&input("ok"))
+        .expect("sandbox ok")
+        .expect("render ok");
     assert_eq!(normal.manifests[0].content, "release: sandbox-test\n");
     outcome
 }
@@ -86,7 +90,10 @@ fn an_endless_loop_hits_the_cpu_limit() {
     assert!(matches!(err, PluginError::CpuLimit { .. }), "{err}");
     assert!(err.to_string().contains("hostile-plugin"), "{err}");
     assert!(err.to_string().contains("500 ms"), "{err}");
-    assert!(elapsed < Duration::from_secs(3), "stopped after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "stopped after {elapsed:?}"
+    );
 }
 
 #[test]
@@ -102,7 +109,11 @@ fn a_panic_is_reported_with_its_message() {
     let plugin = hostile_with(limits());
     let err = misbehave(&plugin, "panic").unwrap_err();
     assert!(matches!(err, PluginError::Panicked { .. }), "{err}");
-    assert!(err.to_string().contains("hostile plugin panicked on purpose"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("hostile plugin panicked on purpose"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,7 +123,11 @@ fn deep_recursion_traps_cleanly() {
     let plugin = hostile_with(limits());
     let err = misbehave(&plugin, "recurse").unwrap_err();
     assert!(matches!(err, PluginError::Trapped { .. }), "{err}");
-    assert!(err.to_string().starts_with("plugin hostile-plugin trapped: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("plugin hostile-plugin trapped: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -120,7 +135,11 @@ fn an_oversized_result_hits_the_output_limit() {
     let plugin = hostile_with(limits());
     let err = misbehave(&plugin, "oversize").unwrap_err();
     assert!(matches!(err, PluginError::OutputLimit { .. }), "{err}");
-    assert!(err.to_string().contains("over the output limit of 4194304 bytes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("over the output limit of 4194304 bytes"),
+        "{err}"
+    );
 }
 
 /// Either the import is a trap that names itself, or the guest's own std
@@ -132,7 +151,9 @@ fn assert_denied(outcome: Result<String, PluginError>, what: &str) {
         }
         Err(other) => panic!("expected a denial of {what}, got: {other}"),
         Ok(text) => assert!(
-            text.starts_with("plugin refused:") && !text.contains("stolen") && !text.contains("connected"),
+            text.starts_with("plugin refused:")
+                && !text.contains("stolen")
+                && !text.contains("connected"),
             "{what} was not denied: {text}"
         ),
     }
@@ -157,7 +178,10 @@ fn the_environment_is_empty() {
     let plugin = hostile_with(limits());
     let outcome = misbehave(&plugin, "env").unwrap();
     assert!(!outcome.contains("must-not-leak"), "{outcome}");
-    assert_eq!(outcome, "plugin refused: env failed: no environment variables are visible");
+    assert_eq!(
+        outcome,
+        "plugin refused: env failed: no environment variables are visible"
+    );
 }
 
 #[test]
@@ -171,7 +195,11 @@ fn exit_is_an_error_not_a_host_exit() {
     let plugin = hostile_with(limits());
     let err = misbehave(&plugin, "exit").unwrap_err();
     // wasi:cli/exit in 0.2 carries only success or failure, so 3 arrives as 1.
-    assert!(err.to_string().contains("called exit(1) instead of returning"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("called exit(1) instead of returning"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -188,7 +216,12 @@ fn a_tampered_component_is_refused() {
 #[test]
 fn a_tampered_component_on_disk_is_refused_when_read() {
     let dir = tempfile::tempdir().unwrap();
-    copy_plugin(&test_plugin_dir(), dir.path(), "hostile-plugin", "hostile_plugin.wasm");
+    copy_plugin(
+        &test_plugin_dir(),
+        dir.path(),
+        "hostile-plugin",
+        "hostile_plugin.wasm",
+    );
     let wasm = dir.path().join("hostile_plugin.wasm");
     let mut bytes = std::fs::read(&wasm).unwrap();
     bytes.push(0);
@@ -201,9 +234,15 @@ fn a_tampered_component_on_disk_is_refused_when_read() {
 fn an_unsupported_contract_version_is_refused() {
     let host = PluginHost::new(HostOptions::default()).unwrap();
     let err = host.load(&source("future-contract")).unwrap_err();
-    assert!(matches!(err, PluginError::UnsupportedContract { .. }), "{err}");
+    assert!(
+        matches!(err, PluginError::UnsupportedContract { .. }),
+        "{err}"
+    );
     let text = err.to_string();
-    assert!(text.contains("k0rdent:chart@0.2.0") && text.contains("k0rdent:chart@0.1.0"), "{text}");
+    assert!(
+        text.contains("k0rdent:chart@0.2.0") && text.contains("k0rdent:chart@0.1.0"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -224,9 +263,15 @@ fn the_precompiled_cache_is_used_on_the_second_load() {
         limits: limits(),
         cache_dir: Some(cache.clone()),
     };
-    let first = PluginHost::new(options.clone()).unwrap().load(&source("hostile-plugin")).unwrap();
+    let first = PluginHost::new(options.clone())
+        .unwrap()
+        .load(&source("hostile-plugin"))
+        .unwrap();
     assert_eq!(first.cache_outcome(), CacheOutcome::Compiled);
-    let second = PluginHost::new(options.clone()).unwrap().load(&source("hostile-plugin")).unwrap();
+    let second = PluginHost::new(options.clone())
+        .unwrap()
+        .load(&source("hostile-plugin"))
+        .unwrap();
     assert_eq!(second.cache_outcome(), CacheOutcome::Hit);
     second.render(&input("ok")).unwrap().unwrap();
 
@@ -237,7 +282,10 @@ fn the_precompiled_cache_is_used_on_the_second_load() {
         .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
         .unwrap();
     std::fs::write(&entry, b"garbage").unwrap();
-    let third = PluginHost::new(options).unwrap().load(&source("hostile-plugin")).unwrap();
+    let third = PluginHost::new(options)
+        .unwrap()
+        .load(&source("hostile-plugin"))
+        .unwrap();
     assert_eq!(third.cache_outcome(), CacheOutcome::Compiled);
     third.render(&input("ok")).unwrap().unwrap();
 }
@@ -254,13 +302,21 @@ fn a_cache_dir_others_can_write_is_refused() {
     })
     .err()
     .expect("refused");
-    assert!(err.to_string().contains("writable by group or others"), "{err}");
+    assert!(
+        err.to_string().contains("writable by group or others"),
+        "{err}"
+    );
 }
 
 #[test]
 fn plugins_load_from_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    copy_plugin(&test_plugin_dir(), dir.path(), "hostile-plugin", "hostile_plugin.wasm");
+    copy_plugin(
+        &test_plugin_dir(),
+        dir.path(),
+        "hostile-plugin",
+        "hostile_plugin.wasm",
+    );
     let sources = manifest::read_plugin_dir(dir.path()).unwrap();
     assert_eq!(sources.len(), 1);
     let host = PluginHost::new(HostOptions::default()).unwrap();
@@ -272,7 +328,11 @@ fn plugins_load_from_a_directory() {
     let err = set
         .select(k0rdent_mcp::plugin::World::Validator, "kgst", "2.0.2")
         .unwrap_err();
-    assert!(err.to_string().contains("no validator plugin handles chart kgst 2.0.2"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no validator plugin handles chart kgst 2.0.2"),
+        "{err}"
+    );
 }
 
 fn copy_plugin(from: &Path, to: &Path, name: &str, wasm: &str) {

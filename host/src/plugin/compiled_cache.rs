@@ -38,9 +38,8 @@ pub enum CacheOutcome {
 
 impl CompiledCache {
     pub fn open(dir: &Path) -> Result<Self, PluginError> {
-        let err = |what: String| {
-            PluginError::Runtime(format!("plugin cache {}: {what}", dir.display()))
-        };
+        let err =
+            |what: String| PluginError::Runtime(format!("plugin cache {}: {what}", dir.display()));
         std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create: {e}")))?;
         #[cfg(unix)]
         {
@@ -106,8 +105,8 @@ impl CompiledCache {
             tracing::warn!(plugin, path = %path.display(), error = %e, "cannot cache precompiled plugin");
         }
         // SAFETY: `compiled` was produced by this engine a moment ago.
-        let component =
-            unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| load_error(plugin, e))?;
+        let component = unsafe { Component::deserialize(engine, &compiled) }
+            .map_err(|e| load_error(plugin, e))?;
         Ok((component, CacheOutcome::Compiled))
     }
 }

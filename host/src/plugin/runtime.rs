@@ -110,7 +110,9 @@ impl PluginHost {
             .instantiate_pre(&component)
             .map_err(|e| load_error(name, e))?;
         let kind = match manifest.world {
-            World::Renderer => PluginKind::Renderer(RendererPre::new(pre).map_err(|e| load_error(name, e))?),
+            World::Renderer => {
+                PluginKind::Renderer(RendererPre::new(pre).map_err(|e| load_error(name, e))?)
+            }
             World::Validator => {
                 PluginKind::Validator(ValidatorPre::new(pre).map_err(|e| load_error(name, e))?)
             }
@@ -314,6 +316,24 @@ impl Plugin {
         };
         self.check_output(size)?;
         Ok(result)
+    }
+
+    /// Benchmark support: `calls` calls of `info` on one instance, to price
+    /// instance reuse against the fresh instance per call that the host uses.
+    #[doc(hidden)]
+    pub fn time_calls_on_one_instance(&self, calls: u32) -> Result<Duration, PluginError> {
+        self.with_instance(|store, instance| {
+            let started = Instant::now();
+            for _ in 0..calls {
+                match instance {
+                    Instance::Renderer(r) => drop(r.k0rdent_chart_render().call_info(&mut *store)?),
+                    Instance::Validator(v) => {
+                        drop(v.k0rdent_chart_validate().call_info(&mut *store)?)
+                    }
+                }
+            }
+            Ok(started.elapsed())
+        })
     }
 
     fn check_output(&self, size: usize) -> Result<(), PluginError> {

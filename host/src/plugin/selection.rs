@@ -98,14 +98,23 @@ impl PluginSet {
     }
 
     /// The plugin of `world` for chart `name` at `version`.
-    pub fn select(&self, world: World, chart: &str, version: &str) -> Result<Arc<Plugin>, PluginError> {
+    pub fn select(
+        &self,
+        world: World,
+        chart: &str,
+        version: &str,
+    ) -> Result<Arc<Plugin>, PluginError> {
         let parsed = Version::parse(version).ok();
         let best = self
             .entries
             .iter()
             .filter(|e| e.plugin.world() == world)
             .filter_map(|e| {
-                let rank = e.patterns.iter().filter_map(|p| p.rank(chart, parsed.as_ref())).max()?;
+                let rank = e
+                    .patterns
+                    .iter()
+                    .filter_map(|p| p.rank(chart, parsed.as_ref()))
+                    .max()?;
                 Some((rank, e))
             })
             // max_by_key keeps the last of equal ranks: later loads win.
@@ -126,7 +135,13 @@ impl PluginSet {
             .entries
             .iter()
             .filter(|e| e.plugin.world() == world)
-            .map(|e| format!("{} ({})", e.plugin.manifest().name, e.plugin.info().charts.join("; ")))
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    e.plugin.manifest().name,
+                    e.plugin.info().charts.join("; ")
+                )
+            })
             .collect();
         if list.is_empty() {
             "none".into()

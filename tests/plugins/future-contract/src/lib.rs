@@ -13,4 +13,6 @@ impl exports::k0rdent::chart::render::Guest for Future {
     }
 }
 
+// Export symbols carry WIT names a native linker rejects; they only exist in the component.
+#[cfg(target_family = "wasm")]
 export!(Future);

@@ -1,0 +1,107 @@
+//! Command-line and environment configuration shared by every subcommand.
+//! Each flag has a `K0RDENT_MCP_*` environment variable; flags win.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::plugin::embedded;
+use crate::plugin::manifest::{self, PluginSource};
+use crate::plugin::selection::PluginSet;
+use crate::plugin::{HostOptions, Limits, PluginError, PluginHost};
+
+#[derive(Debug, Clone, Args)]
+pub struct PluginArgs {
+    /// Folder of extra plugins (`*.plugin.json` beside each component). A plugin here
+    /// replaces the embedded one of the same name and is preferred for the charts it declares.
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_DIR", value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
+
+    /// Folder for precompiled plugins; must not be writable by group or others.
+    /// Defaults to $XDG_CACHE_HOME/k0rdent-mcp/plugins (or ~/.cache/…); `none` disables it.
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_CACHE_DIR", value_name = "DIR")]
+    pub plugin_cache_dir: Option<String>,
+
+    /// CPU time one plugin call may use, in milliseconds.
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_CPU_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub plugin_cpu_ms: u64,
+
+    /// Memory one plugin instance may grow to, in MiB.
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_MEMORY_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub plugin_memory_mib: u64,
+
+    /// Largest result one plugin call may return, in MiB.
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_OUTPUT_MIB", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub plugin_output_mib: u64,
+}
+
+impl PluginArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            cpu: Duration::from_millis(self.plugin_cpu_ms),
+            memory_bytes: self.plugin_memory_mib * 1024 * 1024,
+            output_bytes: self.plugin_output_mib * 1024 * 1024,
+            ..Limits::default()
+        }
+    }
+
+    fn cache_dir(&self) -> Option<PathBuf> {
+        match self.plugin_cache_dir.as_deref() {
+            Some("none") => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|base| base.join("k0rdent-mcp").join("plugins")),
+        }
+    }
+
+    /// The plugin host and every plugin: embedded defaults first, then `--plugin-dir`.
+    pub fn load(&self) -> Result<(PluginHost, PluginSet), PluginError> {
+        let host = PluginHost::new(HostOptions {
+            limits: self.limits(),
+            cache_dir: self.cache_dir(),
+        })?;
+        let mut sources: Vec<PluginSource> = embedded::sources();
+        if let Some(dir) = &self.plugin_dir {
+            sources.extend(manifest::read_plugin_dir(dir)?);
+        }
+        let set = PluginSet::load(&host, &sources)?;
+        Ok((host, set))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, env = "K0RDENT_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter, in `tracing` EnvFilter syntax (for example `info,k0rdent_mcp=debug`).
+    #[arg(long, env = "K0RDENT_MCP_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl LogArgs {
+    /// Logs go to stderr: stdout belongs to the stdio transport and to CLI output.
+    pub fn init(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_new(&self.log)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        use std::io::IsTerminal;
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Json => builder.json().init(),
+            LogFormat::Text => builder.init(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+# Shared by the scripts in this folder: where caches live and how to get the toolchain ready.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build artifacts and downloaded tools live outside the checkout, so a fresh clone on the same
+# machine (as CI makes) reuses them. Override with K0RDENT_MCP_CACHE.
+K0RDENT_MCP_CACHE="${K0RDENT_MCP_CACHE:-/var/tmp/k0rdent-mcp-cache}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$K0RDENT_MCP_CACHE/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+    log "installing the Rust wasm32-wasip2 target"
+    rustup target add wasm32-wasip2
+  fi
+}
