@@ -34,10 +34,7 @@ fn main() {
         "Cargo.lock",
         "Cargo.toml",
     ] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace.join(watched).display()
-        );
+        watch(&workspace.join(watched));
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -96,6 +93,24 @@ fn main() {
         "cargo:rustc-env=K0RDENT_MCP_TEST_PLUGIN_DIR={}",
         test_dir.display()
     );
+}
+
+/// Cargo's own scan of a watched folder misses edits inside nested packages,
+/// so every file (and folder, to catch additions) is named explicitly.
+fn watch(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let child = entry.path();
+        let skip = child
+            .file_name()
+            .is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.'));
+        if !skip {
+            watch(&child);
+        }
+    }
 }
 
 fn env(name: &str) -> String {

@@ -16,3 +16,16 @@ ensure_wasm_target() {
     rustup target add wasm32-wasip2
   fi
 }
+
+# Installs Debian packages that are missing (the tests' real parts: registry, htpasswd, …).
+ensure_apt_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}

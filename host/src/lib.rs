@@ -1,6 +1,15 @@
 //! k0rdent-mcp: installs k0rdent catalog apps through the kgst Helm chart,
 //! with rendering and values validation in sandboxed WebAssembly plugins.
 
+pub mod catalog;
+pub mod chart;
+pub mod cli_chart;
+pub mod cli_template;
 pub mod config;
+pub mod error_chain;
 pub mod mcp;
+pub mod oci;
 pub mod plugin;
+pub mod render;
+pub mod values;
+pub mod versions;

@@ -30,6 +30,19 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Render a chart like `helm template`, through the sandboxed validator and renderer plugins.
+    Template(Box<k0rdent_mcp::cli_template::TemplateArgs>),
+    /// Work with Helm charts in OCI registries.
+    Chart {
+        #[command(subcommand)]
+        command: ChartCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChartCommand {
+    /// Pull a chart into the content-addressed cache; prints its digest and cache location as JSON.
+    Pull(k0rdent_mcp::cli_chart::PullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +81,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }
+        Command::Template(args) => {
+            tokio::runtime::Runtime::new()?.block_on(k0rdent_mcp::cli_template::template(*args))
+        }
+        Command::Chart {
+            command: ChartCommand::Pull(args),
+        } => tokio::runtime::Runtime::new()?.block_on(k0rdent_mcp::cli_chart::pull(args)),
     }
 }
 

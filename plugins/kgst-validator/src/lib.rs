@@ -13,7 +13,7 @@ pub mod layout;
 pub mod names;
 pub mod schema;
 pub mod violation;
-pub mod yaml;
+pub use helm_yaml as yaml;
 
 use serde_json::{Map, Value};
 
@@ -130,17 +130,7 @@ pub fn validate(layout: Layout, request: &Request) -> Result<Map<String, Value>,
     }
 }
 
-/// A JSON value's kind, for messages.
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
-}
+pub use helm_yaml::json_kind;
 
 #[cfg(test)]
 mod tests {

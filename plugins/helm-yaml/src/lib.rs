@@ -1,4 +1,4 @@
-//! A chart's `values.yaml` read the way Helm reads it.
+//! Values YAML (a chart's `values.yaml`, a user's `-f` file) read the way Helm reads it.
 //!
 //! Helm parses values with go-yaml v2 (YAML 1.1) through sigs.k8s.io/yaml, so
 //! `yes`/`no`/`on`/`off`/`y`/`n` are booleans, `0755` is octal and map keys are
@@ -18,7 +18,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// file cannot exhaust the plugin's memory.
 const MAX_NODES: usize = 100_000;
 
-/// Parses a values.yaml into a JSON object (an empty or all-comment file is `{}`).
+/// Parses a values document into a JSON object (an empty or all-comment file is `{}`).
 pub fn parse_values(text: &str) -> Result<Map<String, Value>, String> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
@@ -37,10 +37,7 @@ pub fn parse_values(text: &str) -> Result<Map<String, Value>, String> {
                     continue;
                 }
                 if document.is_some() {
-                    return Err(at(
-                        first_mark,
-                        "values.yaml holds more than one YAML document",
-                    ));
+                    return Err(at(first_mark, "the file holds more than one YAML document"));
                 }
                 document = Some(reader.node(first, first_mark)?);
             }
@@ -51,8 +48,8 @@ pub fn parse_values(text: &str) -> Result<Map<String, Value>, String> {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(map)) => Ok(map),
         Some(other) => Err(format!(
-            "values.yaml must hold a map at the top level, not {}",
-            crate::json_kind(&other)
+            "the file must hold a mapping at the top level, not {}",
+            json_kind(&other)
         )),
     }
 }
@@ -67,7 +64,7 @@ impl Reader<'_> {
     fn next(&mut self) -> Result<(Event, Marker), String> {
         self.parser
             .next_token()
-            .map_err(|e| format!("values.yaml is not valid YAML: {e}"))
+            .map_err(|e| format!("not valid YAML: {e}"))
     }
 
     fn node(&mut self, event: Event, mark: Marker) -> Result<Value, String> {
@@ -75,7 +72,7 @@ impl Reader<'_> {
         if self.nodes > MAX_NODES {
             return Err(at(
                 mark,
-                "values.yaml expands to too many nodes (alias bomb?)",
+                "the document expands to too many nodes (alias bomb?)",
             ));
         }
         let (value, anchor) = match event {
@@ -142,11 +139,7 @@ fn count_nodes(value: &Value) -> usize {
 }
 
 fn at(mark: Marker, what: &str) -> String {
-    format!(
-        "values.yaml line {} column {}: {what}",
-        mark.line(),
-        mark.col() + 1
-    )
+    format!("line {} column {}: {what}", mark.line(), mark.col() + 1)
 }
 
 fn reject_collection_tag(tag: Option<&Tag>, allowed: &str, mark: Marker) -> Result<(), String> {
@@ -315,6 +308,18 @@ fn date_only(s: &str) -> Option<String> {
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     shape.then(|| format!("{s}T00:00:00Z"))
+}
+
+/// A JSON value's kind, for messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,97 @@
+//! `k0rdent-mcp template`: `helm template` through the sandboxed plugins,
+//! with Helm's argument order and flags.
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::chart::{ArchiveLimits, Chart, load_chart_path};
+use crate::cli_chart::RegistryArgs;
+use crate::config::PluginArgs;
+use crate::oci::ChartRef;
+use crate::plugin::contract::{Capabilities, ReleaseInfo};
+use crate::plugin::selection::PluginSet;
+use crate::render::{RenderRequest, helm_template_text, render};
+use crate::values::ValueArgs;
+
+/// The Kubernetes version `.Capabilities.KubeVersion` reports unless told otherwise
+/// (what helm v4.1.4 assumes without a cluster).
+pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// `[RELEASE] CHART`: CHART is a folder, a .tgz or an oci:// reference.
+    #[arg(num_args = 1..=2, required = true, value_name = "[RELEASE] CHART")]
+    pub positional: Vec<String>,
+    /// Chart version, for an oci:// chart.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Namespace for `.Release.Namespace`.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Kubernetes version for `.Capabilities.KubeVersion`.
+    #[arg(long = "kube-version", default_value = DEFAULT_KUBE_VERSION)]
+    pub kube_version: String,
+    /// Extra API versions for `.Capabilities.APIVersions` (repeatable).
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    /// Render as an upgrade rather than an install.
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+pub async fn template(args: TemplateArgs) -> anyhow::Result<()> {
+    let (_host, plugins) = args.plugins.load()?;
+    print!("{}", template_text(args, &plugins).await?);
+    Ok(())
+}
+
+/// What `template` prints, given loaded plugins.
+pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::Result<String> {
+    let (release_name, chart_arg) = match args.positional.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [release, chart] => (release.clone(), chart.clone()),
+        _ => unreachable!("clap allows one or two positionals"),
+    };
+    let user_values = args.values.merge().map_err(anyhow::Error::msg)?;
+    let limits = ArchiveLimits::default();
+    let chart = if chart_arg.starts_with("oci://") {
+        let reference = ChartRef::parse(&chart_arg, args.version.as_deref())?;
+        let pulled = args
+            .registry
+            .source(&reference.registry)?
+            .pull(&reference)
+            .await?;
+        Chart::from_archive(&pulled.bytes, &limits)?
+    } else {
+        load_chart_path(Path::new(&chart_arg), &limits)?
+    };
+    let mut api_versions = vec!["v1".to_string()];
+    api_versions.extend(args.api_versions);
+    let request = RenderRequest {
+        chart: &chart,
+        release: ReleaseInfo {
+            name: release_name,
+            namespace: args.namespace,
+            revision: 1,
+            is_install: !args.is_upgrade,
+            is_upgrade: args.is_upgrade,
+            service: "Helm".into(),
+        },
+        user_values,
+        capabilities: Capabilities {
+            kube_version: args.kube_version,
+            api_versions,
+            helm_version: "v4.1.4".into(),
+        },
+    };
+    // Plugin calls are CPU-bound; keep them off the async workers.
+    let rendered = tokio::task::block_in_place(|| render(plugins, request))?;
+    Ok(helm_template_text(&rendered.manifests))
+}

@@ -1,0 +1,264 @@
+//! Functions that need a clock, randomness or crypto key material.
+//!
+//! The sandbox has no clock and only deterministic randomness, and a renderer
+//! whose output changes on every run defeats diffs and no-op upgrades. So:
+//! * time: `now` is the Unix epoch (as Unix seconds); `date`-style formatting
+//!   works on Unix seconds with Go layouts;
+//! * random strings/ints/UUIDs/`shuffle`: a fixed-seed generator, so every
+//!   render of the same input yields the same output;
+//! * certificates, keys, bcrypt/htpasswd, AES: rejected with an error naming
+//!   the function (silently fake key material would be dangerous).
+
+use std::cell::Cell;
+
+use super::{FuncDef, Param::*, fixed, int, s, variadic};
+use crate::value::Value;
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+}
+
+/// Resets the generator so each render starts from the same state.
+pub fn reset_random() {
+    RNG.with(|r| r.set(0x9E37_79B9_7F4A_7C15));
+}
+
+fn next_u64() -> u64 {
+    RNG.with(|r| {
+        // splitmix64
+        let mut z = r.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        r.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+fn rand_from(alphabet: &[u8], n: i64) -> Value {
+    let n = n.clamp(0, 1 << 16) as usize;
+    Value::string(
+        (0..n)
+            .map(|_| alphabet[(next_u64() % alphabet.len() as u64) as usize] as char)
+            .collect(),
+    )
+}
+
+const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const NUM: &[u8] = b"0123456789";
+
+fn unsupported() -> FuncDef {
+    variadic(&[], Any, |_| {
+        Err(
+            "not supported in the sandboxed renderer: it needs real randomness or key material"
+                .into(),
+        )
+    })
+}
+
+pub fn lookup(name: &str) -> Option<FuncDef> {
+    Some(match name {
+        "now" => fixed(&[], |_| Ok(Value::Int(0))),
+        "unixEpoch" => fixed(&[Any], |a| {
+            Ok(Value::string(super::to_int64(&a[0]).to_string()))
+        }),
+        "date" | "htmlDate" | "dateInZone" | "date_in_zone" | "htmlDateInZone" | "mustToDate"
+        | "toDate" | "dateModify" | "date_modify" | "mustDateModify" | "must_date_modify"
+        | "ago" | "duration" | "durationRound" => time_func(name)?,
+        "randAlpha" => fixed(&[Int], |a| Ok(rand_from(ALPHA, int(a, 0)))),
+        "randAlphaNum" => fixed(&[Int], |a| Ok(rand_from(ALNUM, int(a, 0)))),
+        "randNumeric" => fixed(&[Int], |a| Ok(rand_from(NUM, int(a, 0)))),
+        "randAscii" => fixed(&[Int], |a| {
+            Ok(rand_from(&(32u8..127).collect::<Vec<u8>>(), int(a, 0)))
+        }),
+        "randBytes" => fixed(&[Int], |a| {
+            let bytes: Vec<u8> = (0..int(a, 0).clamp(0, 1 << 16))
+                .map(|_| next_u64() as u8)
+                .collect();
+            Ok(Value::string(super::encoding::base64_encode(&bytes)))
+        }),
+        "randInt" => fixed(&[Int, Int], |a| {
+            let (lo, hi) = (int(a, 0), int(a, 1));
+            if hi <= lo {
+                return Err("invalid argument to Int63n".into());
+            }
+            Ok(Value::Int(lo + (next_u64() % (hi - lo) as u64) as i64))
+        }),
+        "uuidv4" => fixed(&[], |_| {
+            let (a, b) = (next_u64(), next_u64());
+            let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+            let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+            let h = format!("{a:016x}{b:016x}");
+            Ok(Value::string(format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )))
+        }),
+        "shuffle" => fixed(&[Str], |a| {
+            let mut chars: Vec<char> = s(a, 0).chars().collect();
+            for i in (1..chars.len()).rev() {
+                let j = (next_u64() % (i as u64 + 1)) as usize;
+                chars.swap(i, j);
+            }
+            Ok(Value::string(chars.into_iter().collect()))
+        }),
+        "bcrypt"
+        | "htpasswd"
+        | "derivePassword"
+        | "genPrivateKey"
+        | "buildCustomCert"
+        | "genCA"
+        | "genCAWithKey"
+        | "genSelfSignedCert"
+        | "genSelfSignedCertWithKey"
+        | "genSignedCert"
+        | "genSignedCertWithKey"
+        | "encryptAES"
+        | "decryptAES" => unsupported(),
+        _ => return None,
+    })
+}
+
+fn time_func(name: &str) -> Option<FuncDef> {
+    Some(match name {
+        "date" | "htmlDate" | "dateInZone" | "date_in_zone" | "htmlDateInZone" => {
+            variadic(&[], Any, |a| {
+                let (layout, t) = match a {
+                    [t] => ("2006-01-02".to_string(), t),
+                    [layout, t, ..] => (super::to_string(layout), t),
+                    [] => return Err("wrong number of args".into()),
+                };
+                Ok(Value::string(format_go_time(&layout, super::to_int64(t))))
+            })
+        }
+        "toDate" | "mustToDate" => fixed(&[Str, Str], |_| Ok(Value::Int(0))),
+        "dateModify" | "date_modify" | "mustDateModify" | "must_date_modify" => {
+            fixed(&[Str, Any], |a| Ok(Value::Int(super::to_int64(&a[1]))))
+        }
+        "ago" => fixed(&[Any], |_| Ok(Value::str("0s"))),
+        "duration" => fixed(&[Any], |a| {
+            Ok(Value::string(go_duration(super::to_int64(&a[0]))))
+        }),
+        "durationRound" => fixed(&[Any], |a| {
+            Ok(Value::string(go_duration(super::to_int64(&a[0]))))
+        }),
+        _ => return None,
+    })
+}
+
+/// Go `time.Duration` String for whole seconds.
+fn go_duration(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Civil date from days since the epoch (proleptic Gregorian).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+];
+
+/// Formats Unix seconds (UTC) with a Go reference-time layout.
+pub fn format_go_time(layout: &str, unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, mo, d) = civil(days);
+    let (h, mi, se) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let wd = DAYS[days.rem_euclid(7) as usize];
+    let month = MONTHS[mo as usize - 1];
+    let tokens: [(&str, String); 24] = [
+        ("January", month.to_string()),
+        ("Monday", wd.to_string()),
+        ("2006", format!("{y:04}")),
+        ("Z07:00", "Z".into()),
+        ("-07:00", "+00:00".into()),
+        ("-0700", "+0000".into()),
+        ("Z0700", "Z".into()),
+        ("MST", "UTC".into()),
+        ("Jan", month[..3].to_string()),
+        ("Mon", wd[..3].to_string()),
+        (".000000000", ".000000000".into()),
+        (".000000", ".000000".into()),
+        (".000", ".000".into()),
+        ("01", format!("{mo:02}")),
+        ("02", format!("{d:02}")),
+        ("_2", format!("{d:>2}")),
+        ("15", format!("{h:02}")),
+        (
+            "03",
+            format!("{:02}", if h % 12 == 0 { 12 } else { h % 12 }),
+        ),
+        ("04", format!("{mi:02}")),
+        ("05", format!("{se:02}")),
+        ("06", format!("{:02}", y % 100)),
+        ("PM", if h >= 12 { "PM".into() } else { "AM".into() }),
+        ("pm", if h >= 12 { "pm".into() } else { "am".into() }),
+        ("-07", "+00".into()),
+    ];
+    let single: [(&str, String); 5] = [
+        ("1", mo.to_string()),
+        ("2", d.to_string()),
+        ("3", (if h % 12 == 0 { 12 } else { h % 12 }).to_string()),
+        ("4", mi.to_string()),
+        ("5", se.to_string()),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (tok, val) in tokens.iter().chain(single.iter()) {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(val);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}

@@ -1,0 +1,6 @@
+{{- define "errors.fails" -}}
+{{ fail "failed inside define" }}
+{{- end }}
+{{- define "errors.loop" -}}
+{{ include "errors.loop" . }}
+{{- end }}

@@ -1,0 +1,3 @@
+{{- define "helmfuncs.fullname" -}}
+{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}

@@ -1,0 +1,1 @@
+{{- define "x" }}{{ if }}{{ end }}{{ end }}

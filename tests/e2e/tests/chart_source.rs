@@ -1,0 +1,591 @@
+//! The OCI chart source against a real registry (Debian's docker-registry):
+//! tags and digests, the cache with and without network, credentials, TLS,
+//! missing charts, hostile archives and concurrent pulls.
+
+use std::sync::Arc;
+
+use k0rdent_mcp::chart::{ArchiveLimits, Chart};
+use k0rdent_mcp::oci::{
+    ChartRef, ChartSource, ChartSourceOptions, CredentialStore, Credentials, OciError, PullOrigin,
+};
+use k0rdent_test_harness::charts::{self, RawEntry};
+use k0rdent_test_harness::registry::{Auth, Registry, RegistryOptions};
+use oci_client::secrets::RegistryAuth;
+
+fn config_json(name: &str, version: &str) -> String {
+    format!(r#"{{"apiVersion":"v2","name":"{name}","version":"{version}"}}"#)
+}
+
+async fn push(
+    registry: &Registry,
+    name: &str,
+    version: &str,
+    tgz: &[u8],
+    auth: &RegistryAuth,
+    plain: bool,
+) -> String {
+    charts::push_chart(
+        &registry.host(),
+        &format!("charts/{name}"),
+        version,
+        tgz,
+        &config_json(name, version),
+        auth,
+        plain,
+    )
+    .await
+    .expect("pushing a test chart")
+}
+
+fn source_for(
+    registry: &Registry,
+    cache: &std::path::Path,
+    credentials: CredentialStore,
+) -> ChartSource {
+    let mut options = ChartSourceOptions::new(cache);
+    if registry.ca_cert.is_none() {
+        options.plain_http.push(registry.host());
+    }
+    ChartSource::new(options, credentials)
+}
+
+fn reference(registry: &Registry, name: &str, version: &str) -> ChartRef {
+    ChartRef::parse(
+        &format!("oci://{}/charts/{name}", registry.host()),
+        Some(version),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn pulls_by_tag_then_by_digest_then_from_cache_without_network() {
+    let Some(mut registry) = Registry::plain() else {
+        return;
+    };
+    let tgz = charts::simple_chart("minio", "14.1.2");
+    let pushed = push(
+        &registry,
+        "minio",
+        "14.1.2",
+        &tgz,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(&registry, cache.path(), CredentialStore::default());
+
+    let by_tag = source
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap();
+    assert_eq!(by_tag.origin, PullOrigin::Registry);
+    assert_eq!(by_tag.manifest_digest, pushed);
+    assert_eq!(by_tag.bytes, tgz);
+    assert_eq!(by_tag.layer_digest, charts::sha256_digest(&tgz));
+    assert!(by_tag.cache_path.starts_with(cache.path()));
+
+    // Second pull of the tag: the registry confirms the digest, bytes come from cache.
+    let again = source
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap();
+    assert_eq!(again.origin, PullOrigin::Cache);
+
+    registry.stop();
+
+    // A digest already cached needs no network at all.
+    let pinned = ChartRef::parse(
+        &format!("oci://{}/charts/minio@{pushed}", registry.host()),
+        None,
+    )
+    .unwrap();
+    let by_digest = source.pull(&pinned).await.unwrap();
+    assert_eq!(by_digest.origin, PullOrigin::Cache);
+    assert_eq!(by_digest.bytes, tgz);
+
+    // A tag seen before is served from cache while the registry is down, and says so.
+    let offline = source
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(offline.origin, PullOrigin::CacheOffline { .. }),
+        "{:?}",
+        offline.origin
+    );
+
+    // A tag never seen cannot be served.
+    let err = source
+        .pull(&reference(&registry, "minio", "9.9.9"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OciError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("is unreachable"), "{err}");
+
+    // The pulled archive is a loadable chart.
+    let chart = Chart::from_archive(&by_tag.bytes, &ArchiveLimits::default()).unwrap();
+    assert_eq!(chart.metadata.name, "minio");
+    assert!(
+        chart
+            .files
+            .iter()
+            .any(|f| f.path == "minio/templates/cm.yaml")
+    );
+}
+
+#[tokio::test]
+async fn a_corrupted_cache_entry_is_detected_and_fetched_again() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let tgz = charts::simple_chart("valkey", "0.1.0");
+    push(
+        &registry,
+        "valkey",
+        "0.1.0",
+        &tgz,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(&registry, cache.path(), CredentialStore::default());
+    let first = source
+        .pull(&reference(&registry, "valkey", "0.1.0"))
+        .await
+        .unwrap();
+    std::fs::write(&first.cache_path, b"bit rot").unwrap();
+    let second = source
+        .pull(&reference(&registry, "valkey", "0.1.0"))
+        .await
+        .unwrap();
+    assert_eq!(second.origin, PullOrigin::Registry);
+    assert_eq!(second.bytes, tgz);
+    assert_eq!(std::fs::read(&second.cache_path).unwrap(), tgz);
+}
+
+#[tokio::test]
+async fn a_missing_version_fails_with_the_closest_available_ones() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    for v in ["17.0.21", "14.1.2", "14.1.0", "12.0.0"] {
+        push(
+            &registry,
+            "minio",
+            v,
+            &charts::simple_chart("minio", v),
+            &RegistryAuth::Anonymous,
+            true,
+        )
+        .await;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(&registry, cache.path(), CredentialStore::default());
+    let err = source
+        .check_exists(&reference(&registry, "minio", "14.1.9"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "chart minio:14.1.9 not found in oci://{}/charts; available: 14.1.2, 14.1.0",
+            registry.host()
+        )),
+        "{text}"
+    );
+    let err = source
+        .pull(&reference(&registry, "minio", "99"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("available: 17.0.21"), "{err}");
+    // An existing one resolves.
+    source
+        .check_exists(&reference(&registry, "minio", "12.0.0"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn basic_auth_from_a_registry_config_and_a_clean_error_for_a_wrong_password() {
+    let Some(registry) = Registry::start(RegistryOptions {
+        auth: Auth::Basic {
+            username: "tester".into(),
+            password: "s3cret".into(),
+        },
+        tls: false,
+    }) else {
+        return;
+    };
+    let good = RegistryAuth::Basic("tester".into(), "s3cret".into());
+    push(
+        &registry,
+        "minio",
+        "14.1.2",
+        &charts::simple_chart("minio", "14.1.2"),
+        &good,
+        true,
+    )
+    .await;
+
+    // Credentials as `helm registry login` writes them.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"dGVzdGVyOnMzY3JldA=="}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(
+        &registry,
+        cache.path(),
+        CredentialStore::with_config_files(vec![config]),
+    );
+    source
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap();
+
+    let mut wrong = CredentialStore::default();
+    wrong.set(
+        &registry.host(),
+        Credentials::Basic {
+            username: "tester".into(),
+            password: "nope".into(),
+        },
+    );
+    let cache2 = tempfile::tempdir().unwrap();
+    let err = source_for(&registry, cache2.path(), wrong)
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OciError::Unauthorized {
+                anonymous: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("nope"),
+        "the password leaked: {err}"
+    );
+
+    let cache3 = tempfile::tempdir().unwrap();
+    let err = source_for(&registry, cache3.path(), CredentialStore::default())
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("none were given"), "{err}");
+}
+
+#[tokio::test]
+async fn tls_with_a_private_ca_and_a_clear_error_without_it() {
+    let Some(registry) = Registry::start(RegistryOptions {
+        auth: Auth::None,
+        tls: true,
+    }) else {
+        return;
+    };
+    push(
+        &registry,
+        "minio",
+        "14.1.2",
+        &charts::simple_chart("minio", "14.1.2"),
+        &RegistryAuth::Anonymous,
+        false,
+    )
+    .await;
+    let ca = std::fs::read(registry.ca_cert.as_ref().unwrap()).unwrap();
+
+    let cache = tempfile::tempdir().unwrap();
+    let mut options = ChartSourceOptions::new(cache.path());
+    options.ca_pem.push(ca);
+    let trusted = ChartSource::new(options, CredentialStore::default());
+    trusted
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap();
+
+    let cache2 = tempfile::tempdir().unwrap();
+    let untrusted = ChartSource::new(
+        ChartSourceOptions::new(cache2.path()),
+        CredentialStore::default(),
+    );
+    let err = untrusted
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OciError::Tls { .. }), "{err}");
+    assert!(err.to_string().contains("--registry-ca-file"), "{err}");
+}
+
+#[tokio::test]
+async fn concurrent_pulls_of_one_chart_download_once() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let tgz = charts::simple_chart("minio", "14.1.2");
+    push(
+        &registry,
+        "minio",
+        "14.1.2",
+        &tgz,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let source = Arc::new(source_for(
+        &registry,
+        cache.path(),
+        CredentialStore::default(),
+    ));
+    let r = reference(&registry, "minio", "14.1.2");
+    let pulls: Vec<_> = (0..8)
+        .map(|_| {
+            let (source, r) = (source.clone(), r.clone());
+            tokio::spawn(async move { source.pull(&r).await.unwrap() })
+        })
+        .collect();
+    let mut downloads = 0;
+    for p in pulls {
+        let pulled = p.await.unwrap();
+        assert_eq!(pulled.bytes, tgz);
+        if pulled.origin == PullOrigin::Registry {
+            downloads += 1;
+        }
+    }
+    assert_eq!(downloads, 1, "eight concurrent pulls must download once");
+}
+
+#[tokio::test]
+async fn an_oversized_chart_is_refused_before_download() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let tgz = charts::simple_chart("minio", "14.1.2");
+    push(
+        &registry,
+        "minio",
+        "14.1.2",
+        &tgz,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut options = ChartSourceOptions::new(cache.path());
+    options.plain_http.push(registry.host());
+    options.max_chart_bytes = 64;
+    let err = ChartSource::new(options, CredentialStore::default())
+        .pull(&reference(&registry, "minio", "14.1.2"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OciError::TooLarge { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_pulled_archive_that_escapes_its_folder_is_refused_when_loaded() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let evil = charts::raw_tgz(&[
+        RawEntry {
+            path: "evil/Chart.yaml",
+            kind: tar::EntryType::Regular,
+            data: b"name: evil\nversion: 1.0.0\n",
+            link: None,
+            claimed_size: None,
+        },
+        RawEntry {
+            path: "evil/../../etc/cron.d/x",
+            kind: tar::EntryType::Regular,
+            data: b"boom",
+            link: None,
+            claimed_size: None,
+        },
+    ]);
+    push(
+        &registry,
+        "evil",
+        "1.0.0",
+        &evil,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let pulled = source_for(&registry, cache.path(), CredentialStore::default())
+        .pull(&reference(&registry, "evil", "1.0.0"))
+        .await
+        .unwrap();
+    let err = Chart::from_archive(&pulled.bytes, &ArchiveLimits::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("evil/../../etc/cron.d/x") && err.to_string().contains("'..'"),
+        "{err}"
+    );
+}
+
+mod hostile_archives {
+    use super::*;
+
+    fn load(entries: &[RawEntry<'_>], limits: &ArchiveLimits) -> String {
+        Chart::from_archive(&charts::raw_tgz(entries), limits)
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn regular<'a>(path: &'a str, data: &'a [u8]) -> RawEntry<'a> {
+        RawEntry {
+            path,
+            kind: tar::EntryType::Regular,
+            data,
+            link: None,
+            claimed_size: None,
+        }
+    }
+
+    const CHART: &[u8] = b"name: c\nversion: 1.0.0\n";
+
+    #[test]
+    fn absolute_paths_are_refused() {
+        let err = load(&[regular("/etc/passwd", b"x")], &ArchiveLimits::default());
+        assert!(
+            err.contains("\"/etc/passwd\" has an absolute path"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn links_and_devices_are_refused() {
+        for (kind, word) in [
+            (tar::EntryType::Symlink, "symbolic link"),
+            (tar::EntryType::Link, "hard link"),
+            (tar::EntryType::Char, "character device"),
+            (tar::EntryType::Block, "block device"),
+            (tar::EntryType::Fifo, "FIFO"),
+        ] {
+            let entry = RawEntry {
+                path: "c/templates/x.yaml",
+                kind,
+                data: b"",
+                link: Some("/etc/shadow"),
+                claimed_size: None,
+            };
+            let err = load(
+                &[regular("c/Chart.yaml", CHART), entry],
+                &ArchiveLimits::default(),
+            );
+            assert!(
+                err.contains("c/templates/x.yaml") && err.contains(word),
+                "{word}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_uncompressed_limit() {
+        let zeros = vec![0u8; 4 * 1024 * 1024];
+        let entries: Vec<String> = (0..20).map(|i| format!("c/files/zero-{i}")).collect();
+        let mut raw = vec![regular("c/Chart.yaml", CHART)];
+        raw.extend(entries.iter().map(|p| regular(p, &zeros)));
+        let tgz = charts::raw_tgz(&raw);
+        assert!(
+            tgz.len() < 1024 * 1024,
+            "the bomb is small when compressed ({} bytes)",
+            tgz.len()
+        );
+        let err = Chart::from_archive(&tgz, &ArchiveLimits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expands to more than"), "{err}");
+    }
+
+    #[test]
+    fn too_many_files_and_oversized_files_are_refused() {
+        let limits = ArchiveLimits {
+            files: 3,
+            ..ArchiveLimits::default()
+        };
+        let names: Vec<String> = (0..5).map(|i| format!("c/f{i}")).collect();
+        let raw: Vec<RawEntry<'_>> = names.iter().map(|p| regular(p, b"x")).collect();
+        assert!(load(&raw, &limits).contains("more than 3 files"));
+        let limits = ArchiveLimits {
+            file_bytes: 10,
+            ..ArchiveLimits::default()
+        };
+        let err = load(&[regular("c/big", &[b'x'; 11])], &limits);
+        assert!(
+            err.contains("\"c/big\" is 11 bytes, over the per-file limit of 10 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_header_that_lies_about_its_size_is_refused() {
+        let lying = RawEntry {
+            path: "c/x",
+            kind: tar::EntryType::Regular,
+            data: b"abc",
+            link: None,
+            claimed_size: Some(1_000_000),
+        };
+        let err = load(&[lying], &ArchiveLimits::default());
+        assert!(err.contains("c/x"), "{err}");
+    }
+
+    #[test]
+    fn files_outside_the_chart_folder_and_missing_chart_yaml_are_named() {
+        let err = load(
+            &[regular("c/Chart.yaml", CHART), regular("other/x", b"1")],
+            &ArchiveLimits::default(),
+        );
+        assert!(
+            err.contains("\"other/x\" is outside the chart folder"),
+            "{err}"
+        );
+        let err = load(
+            &[regular("c/values.yaml", b"a: 1")],
+            &ArchiveLimits::default(),
+        );
+        assert!(err.contains("c/Chart.yaml is missing"), "{err}");
+    }
+
+    #[test]
+    fn nested_subcharts_expand_in_place_within_the_limits() {
+        let sub = charts::tgz(&[
+            ("sub/Chart.yaml", b"name: sub\nversion: 0.1.0\n"),
+            ("sub/templates/a.yaml", b"a: 1\n"),
+        ]);
+        let parent = charts::tgz(&[("c/Chart.yaml", CHART), ("c/charts/sub-0.1.0.tgz", &sub)]);
+        let chart = Chart::from_archive(&parent, &ArchiveLimits::default()).unwrap();
+        let paths: Vec<&str> = chart.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "c/Chart.yaml",
+                "c/charts/sub/Chart.yaml",
+                "c/charts/sub/templates/a.yaml"
+            ]
+        );
+        let err = Chart::from_archive(
+            &parent,
+            &ArchiveLimits {
+                subchart_depth: 0,
+                ..ArchiveLimits::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("nest deeper than 0 levels"), "{err}");
+    }
+}

@@ -1,0 +1,288 @@
+//! `k0rdent-mcp template` against real helm's own output: every kgst version ×
+//! every oracle case in ../shared/fixtures/kgst/oracle, through the embedded
+//! validator and renderer plugins in the sandbox (the same path the server uses).
+//!
+//! Successes must match helm v4.1.4's stdout; failures must fail, and where the
+//! renderer (not the stricter validator) rejects, with helm's message.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use k0rdent_mcp::cli_template::{TemplateArgs, template_text};
+use k0rdent_mcp::config::PluginArgs;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: TemplateArgs,
+}
+
+/// Cases where the kgst validator deliberately refuses what helm renders,
+/// because the result could never work in a cluster. See docs/validator.md.
+const STRICTER_THAN_HELM: &[(&str, &str)] = &[
+    ("chart-uppercase", "MinIO is not a valid Kubernetes name"),
+    ("chart-whitespace", "spaces in chart name and version"),
+    ("chart-with-slash", "a repository prefix in the chart name"),
+    (
+        "https-url-without-type",
+        "Flux refuses type oci with an https URL",
+    ),
+];
+
+fn oracle_root() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/kgst");
+    if root.is_dir() {
+        return Some(root.canonicalize().unwrap());
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("../shared/fixtures/kgst is missing, and CI=true requires the oracle");
+    }
+    eprintln!("SKIPPED: ../shared/fixtures/kgst not found; template conformance not run");
+    None
+}
+
+/// `helm template kgst-release . -n kcm-system --set 'chart= a : b '` → argv.
+fn split_args(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    args.push(std::mem::take(&mut current));
+                    any = false;
+                }
+            }
+            c => {
+                current.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        args.push(current);
+    }
+    args
+}
+
+/// Helm's message: from `Error: ` to the end of that paragraph.
+fn helm_error(stderr: &str) -> String {
+    let start = stderr
+        .find("Error: ")
+        .map(|i| i + "Error: ".len())
+        .unwrap_or(0);
+    let rest = &stderr[start..];
+    rest.split("\n\n")
+        .next()
+        .unwrap_or(rest)
+        .trim_end()
+        .to_string()
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    identical: usize,
+    semantic: usize,
+    failed_like_helm: usize,
+    rejected_by_validator: usize,
+    stricter: usize,
+    mismatches: Vec<String>,
+}
+
+/// One oracle case: the argv to give `template`, and helm's results.
+struct Case {
+    label: String,
+    name: String,
+    argv: Vec<String>,
+    rc: String,
+    stdout: String,
+    stderr: String,
+}
+
+fn oracle_cases(root: &Path) -> Vec<Case> {
+    let oracle = root.join("oracle");
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    versions.sort();
+    let mut out = Vec::new();
+    for chart_dir in versions {
+        let version = chart_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let cases = std::fs::read_to_string(oracle.join(&version).join("cases.tsv")).unwrap();
+        for line in cases.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (case, helm_args) = (cols[0], cols[1]);
+            let dir = oracle.join(&version).join(case);
+            let mut argv: Vec<String> = vec!["k0rdent-mcp".into()];
+            for a in split_args(helm_args).into_iter().skip(2) {
+                argv.push(match a.as_str() {
+                    "." => chart_dir.display().to_string(),
+                    other if other.starts_with("../_values/") => oracle
+                        .join("_values")
+                        .join(&other["../_values/".len()..])
+                        .display()
+                        .to_string(),
+                    other => other.to_string(),
+                });
+            }
+            out.push(Case {
+                label: format!("{version}/{case}"),
+                name: case.to_string(),
+                argv,
+                rc: std::fs::read_to_string(dir.join("v4.rc"))
+                    .unwrap()
+                    .trim()
+                    .to_string(),
+                stdout: std::fs::read_to_string(dir.join("v4.stdout")).unwrap(),
+                stderr: std::fs::read_to_string(dir.join("v4.stderr")).unwrap(),
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_matches_helm_for_every_kgst_version_and_case() {
+    let Some(root) = oracle_root() else { return };
+    let (_host, plugins) = load_plugins(
+        &Cli::parse_from(["t", "x", "--plugin-cache-dir", "none"])
+            .args
+            .plugins,
+    );
+    let mut tally = Tally::default();
+    for case in oracle_cases(&root) {
+        let outcome = template_text(Cli::parse_from(&case.argv).args, &plugins).await;
+        let label = &case.label;
+        match (case.rc.as_str(), outcome) {
+            ("0", Ok(out)) if out == case.stdout => tally.identical += 1,
+            ("0", Ok(out)) if same_yaml(&out, &case.stdout) => tally.semantic += 1,
+            ("0", Ok(out)) => tally.mismatches.push(format!(
+                "{label}: output differs\n--- ours\n{out}\n--- helm\n{}",
+                case.stdout
+            )),
+            ("0", Err(e)) => {
+                if STRICTER_THAN_HELM.iter().any(|(c, _)| *c == case.name) {
+                    tally.stricter += 1;
+                } else {
+                    tally
+                        .mismatches
+                        .push(format!("{label}: helm renders it, we failed: {e:#}"));
+                }
+            }
+            (_, Ok(_)) => tally.mismatches.push(format!(
+                "{label}: helm fails ({}), we rendered",
+                helm_error(&case.stderr)
+            )),
+            (_, Err(e)) => {
+                let ours = format!("{e:#}");
+                if ours.starts_with("values for chart") {
+                    tally.rejected_by_validator += 1;
+                } else if ours == helm_error(&case.stderr) {
+                    tally.failed_like_helm += 1;
+                } else {
+                    tally.mismatches.push(format!(
+                        "{label}: message differs\n  ours: {ours}\n  helm: {}",
+                        helm_error(&case.stderr)
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "kgst template conformance: {} byte-identical, {} semantically identical, {} failed with helm's message, \
+         {} rejected earlier by the validator (helm also fails), {} deliberately stricter, {} mismatches",
+        tally.identical,
+        tally.semantic,
+        tally.failed_like_helm,
+        tally.rejected_by_validator,
+        tally.stricter,
+        tally.mismatches.len()
+    );
+    assert!(
+        tally.mismatches.is_empty(),
+        "{}",
+        tally.mismatches.join("\n\n")
+    );
+    assert!(tally.identical > 100, "too few cases compared: {tally:?}");
+}
+
+/// The renderer alone, still in the sandbox: every failure that is the
+/// template's (not the release name's, not the schema's) must carry helm's text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandboxed_renderer_alone_fails_with_helms_messages() {
+    use k0rdent_mcp::plugin::selection::PluginSet;
+    use k0rdent_mcp::plugin::{HostOptions, PluginHost, World, embedded};
+    let Some(root) = oracle_root() else { return };
+    let host = PluginHost::new(HostOptions::default()).unwrap();
+    let renderers: Vec<_> = embedded::sources()
+        .into_iter()
+        .filter(|s| s.manifest.world == World::Renderer)
+        .collect();
+    let plugins = PluginSet::load(&host, &renderers).unwrap();
+    let (mut identical, mut template_errors, mut not_the_renderers) = (0, 0, 0);
+    let mut mismatches = Vec::new();
+    for case in oracle_cases(&root) {
+        let helm = helm_error(&case.stderr);
+        let outcome = template_text(Cli::parse_from(&case.argv).args, &plugins).await;
+        match (case.rc.as_str(), outcome) {
+            ("0", Ok(out)) if out == case.stdout => identical += 1,
+            (_, _)
+                if helm.starts_with("release name check failed")
+                    || helm.starts_with("values don't meet the specifications") =>
+            {
+                not_the_renderers += 1
+            }
+            (rc, Err(e)) if rc != "0" && format!("{e:#}") == helm => template_errors += 1,
+            (_, outcome) => mismatches.push(format!(
+                "{}: ours {:?}, helm rc {} {helm}",
+                case.label,
+                outcome.map(|_| "rendered"),
+                case.rc
+            )),
+        }
+    }
+    println!(
+        "sandboxed renderer alone: {identical} byte-identical, {template_errors} template errors with helm's text, \
+         {not_the_renderers} not the renderer's (release name, schema), {} mismatches",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(template_errors > 50, "too few template errors compared");
+}
+
+fn load_plugins(
+    args: &PluginArgs,
+) -> (
+    k0rdent_mcp::plugin::PluginHost,
+    k0rdent_mcp::plugin::selection::PluginSet,
+) {
+    args.load().expect("the embedded plugins load")
+}
+
+/// Same YAML documents, ignoring formatting.
+fn same_yaml(a: &str, b: &str) -> bool {
+    let docs = |text: &str| -> Vec<serde_json::Value> {
+        text.split("\n---\n")
+            .map(|d| {
+                let body: String = d
+                    .lines()
+                    .filter(|l| !l.starts_with("# Source:") && *l != "---")
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                serde_json::Value::Object(helm_yaml::parse_values(&body).unwrap_or_default())
+            })
+            .collect()
+    };
+    docs(a) == docs(b)
+}

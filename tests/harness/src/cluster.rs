@@ -1,0 +1,275 @@
+//! A real Kubernetes control plane for tests: etcd and kube-apiserver v1.20.2
+//! (built from Debian's source package by scripts/build-kube-apiserver) on
+//! free loopback ports, token authentication, RBAC, and the CRDs the product
+//! touches. There are no controllers: tests play them (see the engine suites).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::process::{Service, free_port, require_program};
+
+/// Bearer token of the test administrator (group system:masters).
+pub const ADMIN_TOKEN: &str = "k0rdent-mcp-test-admin-token";
+
+/// Extra identities the token file knows: (token, user, groups). They have no
+/// rights until a test binds roles to them.
+pub const TEST_IDENTITIES: &[(&str, &str, &str)] = &[
+    (
+        "k0rdent-mcp-test-alice-token",
+        "alice",
+        "k0rdent-mcp-testers",
+    ),
+    ("k0rdent-mcp-test-bob-token", "bob", "k0rdent-mcp-testers"),
+    ("k0rdent-mcp-test-nobody-token", "nobody", ""),
+];
+
+pub struct ControlPlane {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    /// Kubeconfig for the administrator.
+    pub kubeconfig: PathBuf,
+    /// CA bundle that signs the apiserver's serving certificate.
+    pub ca_cert: PathBuf,
+    kubectl: PathBuf,
+    // Field order is drop order: stop the apiserver before etcd.
+    apiserver: Service,
+    etcd: Service,
+}
+
+fn cache_root() -> PathBuf {
+    std::env::var_os("K0RDENT_MCP_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/k0rdent-mcp-cache"))
+}
+
+/// kube-apiserver from `$K0RDENT_MCP_KUBE_APISERVER`, else the build cache.
+fn apiserver_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("K0RDENT_MCP_KUBE_APISERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("kube-apiserver-v1.20.2/kube-apiserver"));
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{} is missing; CI must run scripts/build-kube-apiserver first",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: no kube-apiserver at {} (run scripts/build-kube-apiserver)",
+        path.display()
+    );
+    None
+}
+
+/// kubectl from `$K0RDENT_MCP_KUBECTL`, else scripts/install-helm's tools, else PATH.
+pub fn kubectl_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("K0RDENT_MCP_KUBECTL") {
+        return Some(PathBuf::from(p));
+    }
+    let cached = cache_root().join("tools/kubectl");
+    if cached.is_file() {
+        return Some(cached);
+    }
+    require_program("kubectl", "scripts/install-helm")
+}
+
+impl ControlPlane {
+    /// `None` (with a notice) when a part is missing outside CI.
+    pub fn start() -> Option<Self> {
+        let apiserver_bin = apiserver_binary()?;
+        let etcd_bin = require_program("etcd", "apt-get install etcd-server")?;
+        let kubectl = kubectl_binary()?;
+        require_program("openssl", "apt-get install openssl")?;
+        require_program("curl", "apt-get install curl")?;
+        let dir = tempfile::tempdir().expect("control plane dir");
+        let d = dir.path();
+
+        let (client, peer, metrics) = (free_port(), free_port(), free_port());
+        let mut etcd_cmd = Command::new(etcd_bin);
+        etcd_cmd
+            .arg("--name=test")
+            .arg(format!("--data-dir={}", d.join("etcd").display()))
+            .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
+            .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
+            .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
+            .arg(format!(
+                "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+            ))
+            .arg(format!("--initial-cluster=test=http://127.0.0.1:{peer}"))
+            .arg(format!("--listen-metrics-urls=http://127.0.0.1:{metrics}"))
+            .arg("--log-level=warn");
+        let mut etcd = Service::spawn("etcd", etcd_cmd, &d.join("etcd.log"));
+        etcd.wait_for_port(client, Duration::from_secs(30));
+
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .current_dir(d)
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["genrsa", "-out", "sa.key", "2048"]);
+        run(&["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
+        let mut tokens = format!("{ADMIN_TOKEN},admin,1,\"system:masters\"\n");
+        for (i, (token, user, groups)) in TEST_IDENTITIES.iter().enumerate() {
+            tokens.push_str(&format!("{token},{user},{}", 100 + i));
+            if !groups.is_empty() {
+                tokens.push_str(&format!(",\"{groups}\""));
+            }
+            tokens.push('\n');
+        }
+        std::fs::write(d.join("tokens.csv"), tokens).unwrap();
+
+        let port = free_port();
+        let mut cmd = Command::new(apiserver_bin);
+        cmd.arg(format!("--etcd-servers=http://127.0.0.1:{client}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg("--advertise-address=127.0.0.1")
+            .arg(format!("--secure-port={port}"))
+            .arg("--insecure-port=0")
+            .arg(format!("--cert-dir={}", d.join("certs").display()))
+            .arg(format!(
+                "--token-auth-file={}",
+                d.join("tokens.csv").display()
+            ))
+            .arg("--authorization-mode=RBAC")
+            .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
+            .arg(format!(
+                "--service-account-key-file={}",
+                d.join("sa.pub").display()
+            ))
+            .arg(format!(
+                "--service-account-signing-key-file={}",
+                d.join("sa.key").display()
+            ))
+            .arg("--service-cluster-ip-range=10.0.0.0/24")
+            .arg("--disable-admission-plugins=ServiceAccount")
+            .arg("--allow-privileged=true");
+        let mut apiserver = Service::spawn("kube-apiserver", cmd, &d.join("apiserver.log"));
+        apiserver.wait_for_port(port, Duration::from_secs(60));
+        wait_ready(port, &mut apiserver);
+
+        let ca_cert = d.join("certs/apiserver.crt");
+        let kubeconfig = d.join("kubeconfig");
+        write_kubeconfig(&kubeconfig, port, &ca_cert, ADMIN_TOKEN);
+        let plane = ControlPlane {
+            port,
+            kubeconfig,
+            ca_cert,
+            kubectl,
+            apiserver,
+            etcd,
+            dir,
+        };
+        plane.install_crds();
+        Some(plane)
+    }
+
+    pub fn server_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// A kubeconfig for one of [`TEST_IDENTITIES`] (or any token).
+    pub fn kubeconfig_for(&self, token: &str) -> PathBuf {
+        let path = self
+            .dir
+            .path()
+            .join(format!("kubeconfig-{}", &token[..token.len().min(24)]));
+        write_kubeconfig(&path, self.port, &self.ca_cert, token);
+        path
+    }
+
+    /// Runs kubectl as the administrator; panics with its stderr on failure.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        self.kubectl_as(&self.kubeconfig, args)
+            .expect("kubectl as admin")
+    }
+
+    /// Runs kubectl with `kubeconfig`; `Err(stderr)` on failure.
+    pub fn kubectl_as(&self, kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(&self.kubectl)
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args(args)
+            .output()
+            .expect("running kubectl");
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Applies YAML given on stdin as the administrator.
+    pub fn apply(&self, yaml: &str) -> String {
+        let file = self.dir.path().join(format!(
+            "apply-{}.yaml",
+            crate::charts::sha256_digest(yaml.as_bytes()).split_at(15).1
+        ));
+        std::fs::write(&file, yaml).unwrap();
+        self.kubectl(&[
+            "apply",
+            "--validate=false",
+            "-f",
+            &file.display().to_string(),
+        ])
+    }
+
+    fn install_crds(&self) {
+        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+        self.kubectl(&["apply", "-f", &crds.display().to_string()]);
+        self.kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/helmrepositories.source.toolkit.fluxcd.io",
+            "crd/servicetemplates.k0rdent.mirantis.com",
+        ]);
+    }
+
+    pub fn pids(&self) -> (Option<u32>, Option<u32>) {
+        (self.etcd.pid(), self.apiserver.pid())
+    }
+}
+
+fn wait_ready(port: u16, apiserver: &mut Service) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        let out = Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+            .arg(format!("Authorization: Bearer {ADMIN_TOKEN}"))
+            .arg(format!("https://127.0.0.1:{port}/readyz"))
+            .output()
+            .expect("curl");
+        if String::from_utf8_lossy(&out.stdout) == "200" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    apiserver.stop();
+    panic!(
+        "kube-apiserver was not ready within 90 s; log tail:\n{}",
+        std::fs::read_to_string(&apiserver.log)
+            .unwrap_or_default()
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn write_kubeconfig(path: &Path, port: u16, ca: &Path, token: &str) {
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority: {}\nusers:\n- name: test\n  user:\n    token: {token}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: default\ncurrent-context: test\n",
+        ca.display()
+    );
+    std::fs::write(path, config).unwrap();
+}
