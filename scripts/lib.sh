@@ -29,3 +29,14 @@ ensure_apt_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
+
+# A virtualenv with the official MCP Python SDK, the real client the MCP tests drive the server with.
+ensure_python_mcp() {
+  local venv="$K0RDENT_MCP_CACHE/venv-mcp"
+  if ! "$venv/bin/python" -c 'import mcp' 2>/dev/null; then
+    log "installing the MCP Python SDK (mcp==2.3.0) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'mcp==2.3.0'
+  fi
+  echo "$venv/bin/python"
+}

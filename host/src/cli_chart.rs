@@ -55,13 +55,9 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .unwrap_or_else(std::env::temp_dir)
-                .join("k0rdent-mcp/charts")
-        })
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| crate::config::cache_base().join("charts"))
     }
 
     /// A chart source; explicit credentials apply to `registry` only.

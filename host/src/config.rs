@@ -50,10 +50,7 @@ impl PluginArgs {
         match self.plugin_cache_dir.as_deref() {
             Some("none") => None,
             Some(dir) => Some(PathBuf::from(dir)),
-            None => std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .map(|base| base.join("k0rdent-mcp").join("plugins")),
+            None => Some(cache_base().join("plugins")),
         }
     }
 
@@ -70,6 +67,16 @@ impl PluginArgs {
         let set = PluginSet::load(&host, &sources)?;
         Ok((host, set))
     }
+}
+
+/// `$XDG_CACHE_HOME/k0rdent-mcp`, else `~/.cache/k0rdent-mcp`, else under the
+/// system temporary folder: where plugin, chart and catalog caches live by default.
+pub fn cache_base() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("k0rdent-mcp")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,13 +1,12 @@
 //! The `k0rdent-mcp` binary: the MCP server and the CLI that shares its code paths.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
-use k0rdent_mcp::mcp::K0rdentMcp;
+use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "k0rdent-mcp", version, about, long_about = None)]
@@ -21,10 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve MCP over stdio (the transport MCP clients spawn).
-    Serve {
-        #[command(flatten)]
-        plugins: PluginArgs,
-    },
+    Serve(Box<ServeArgs>),
     /// Inspect the sandboxed plugins.
     Plugins {
         #[command(subcommand)]
@@ -68,10 +64,10 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve { plugins } => {
-            let (_host, set) = plugins.load()?;
+        Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve_stdio(K0rdentMcp::new(Arc::new(set))))
+            let context = Context::from_args(&args)?;
+            runtime.block_on(serve_stdio(K0rdentMcp::new(context)))
         }
         Command::Plugins {
             command: PluginsCommand::List { plugins },

@@ -1,7 +1,13 @@
 //! The MCP face of k0rdent-mcp: tools over rmcp, one code path with the CLI.
 
+mod catalog_tool;
+pub mod context;
 mod plugins_tool;
+mod render_tool;
 mod server;
 
+pub use catalog_tool::{CatalogList, CatalogListArgs};
+pub use context::{Context, ServeArgs};
 pub use plugins_tool::{PluginList, PluginSummary, list as plugins_list};
+pub use render_tool::{RenderArgs, RenderResult};
 pub use server::K0rdentMcp;

@@ -3,23 +3,26 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
+use super::catalog_tool::{self, CatalogList, CatalogListArgs};
+use super::context::Context;
 use super::plugins_tool::{self, PluginList};
-use crate::plugin::selection::PluginSet;
+use super::render_tool::{self, RenderArgs, RenderResult};
 
 #[derive(Clone)]
 pub struct K0rdentMcp {
-    plugins: Arc<PluginSet>,
+    context: Arc<Context>,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router(router = tool_router)]
 impl K0rdentMcp {
-    pub fn new(plugins: Arc<PluginSet>) -> Self {
+    pub fn new(context: Arc<Context>) -> Self {
         K0rdentMcp {
-            plugins,
+            context,
             tool_router: Self::tool_router(),
         }
     }
@@ -38,7 +41,49 @@ impl K0rdentMcp {
         )
     )]
     pub async fn plugins_list(&self) -> Json<PluginList> {
-        Json(plugins_tool::list(&self.plugins))
+        Json(plugins_tool::list(&self.context.plugins))
+    }
+
+    /// List the apps of the k0rdent catalog that can be installed as
+    /// ServiceTemplates: each app's charts with their versions, newest first.
+    /// Filter by `app` (substring) or `tag`; `refresh` fetches the index again.
+    #[tool(
+        name = "k0rdent.catalog.serviceTemplates.list",
+        annotations(
+            title = "List catalog apps",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn catalog_list(
+        &self,
+        Parameters(args): Parameters<CatalogListArgs>,
+    ) -> Result<Json<CatalogList>, String> {
+        catalog_tool::list(&self.context, args).await.map(Json)
+    }
+
+    /// Show exactly what installing a catalog app would apply, without
+    /// touching a cluster: checks the app, chart and version against the
+    /// catalog and the registry, then validates and renders kgst in the
+    /// sandbox. Returns the validated values and every manifest, hooks
+    /// included, in the order Helm applies them.
+    #[tool(
+        name = "k0rdent.mgmt.serviceTemplates.render",
+        annotations(
+            title = "Render a catalog app's ServiceTemplate",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn render(
+        &self,
+        Parameters(args): Parameters<RenderArgs>,
+    ) -> Result<Json<RenderResult>, String> {
+        render_tool::render_app(&self.context, args).await.map(Json)
     }
 }
 

@@ -54,6 +54,27 @@ pub fn validate(input: ValidateInput, layout: Layout) -> Result<String, Vec<WitV
     }
 }
 
+/// A validation request for kgst `version` with capabilities serving
+/// `k0rdent.mirantis.com/v1beta1`; the component crates' tests build on it.
+pub fn sample_input(version: &str, values_json: &str) -> ValidateInput {
+    ValidateInput {
+        chart: exports::k0rdent::chart::validate::ChartMetadata {
+            name: "kgst".into(),
+            version: version.into(),
+            app_version: None,
+            api_version: "v2".into(),
+        },
+        default_values_yaml: None,
+        values_schema_json: None,
+        values_json: values_json.into(),
+        capabilities: k0rdent::chart::types::Capabilities {
+            kube_version: "v1.33.0".into(),
+            api_versions: vec!["k0rdent.mirantis.com/v1beta1".into()],
+            helm_version: "v4.1.4".into(),
+        },
+    }
+}
+
 /// Exports a component for one layout: `kgst_validator::export_layout!(Layout::RepoSpec);`.
 /// The component's `info()` names the calling crate (`CARGO_PKG_NAME`/`_VERSION`).
 #[macro_export]
@@ -79,5 +100,32 @@ macro_rules! export_layout {
         // run the unit tests, which call `KgstValidator` directly.
         #[cfg(target_family = "wasm")]
         $crate::component::export_validator_world!(KgstValidator with_types_in $crate::component);
+
+        /// What every layout component must get right, whatever its layout.
+        #[cfg(test)]
+        mod layout_component_tests {
+            use super::KgstValidator;
+            use $crate::component::{Guest, sample_input};
+
+            #[test]
+            fn info_describes_this_component() {
+                let info = KgstValidator::info();
+                assert_eq!(info.name, env!("CARGO_PKG_NAME"));
+                assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+                assert_eq!(info.charts, $layout.chart_patterns());
+            }
+
+            #[test]
+            fn refuses_a_kgst_version_of_another_layout() {
+                let info = KgstValidator::info();
+                let own_major = info.charts[0].split(">=").nth(1).and_then(|v| v.chars().next()).unwrap();
+                let other = ["0.2.0", "1.2.0", "2.0.2"]
+                    .into_iter()
+                    .find(|v| !v.starts_with(own_major))
+                    .unwrap();
+                let err = KgstValidator::validate(sample_input(other, "{}")).unwrap_err();
+                assert!(err[0].message.contains(&info.charts[0]), "{}", err[0].message);
+            }
+        }
     };
 }

@@ -8,7 +8,7 @@
 //! values by a minimal parser that is enough for these fixtures only; the host
 //! owns the real `--set` parser.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kgst_validator::{Layout, Request, yaml};
 use serde_json::{Map, Value};
@@ -43,75 +43,6 @@ const DIVERGENCES: &[(&str, u64, &str, &str)] = &[
         "type oci with an https URL is refused by Flux",
     ),
 ];
-
-/// `../shared/fixtures/kgst` beside the repo root; `KGST_FIXTURES` overrides it
-/// (handy to exercise the skip path without touching the shared folder).
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("KGST_FIXTURES") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/kgst"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-struct Case {
-    name: String,
-    args: Vec<String>,
-    rc: u8,
-    stderr: String,
-    stdout: String,
-}
-
-fn read_cases(oracle: &Path) -> Vec<Case> {
-    let table = std::fs::read_to_string(oracle.join("cases.tsv")).expect("cases.tsv");
-    table
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            let dir = oracle.join(cols[0]);
-            let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-            Case {
-                name: cols[0].to_string(),
-                args: shell_words(cols[1]),
-                rc: read("v4.rc").trim().parse().expect("v4.rc is a number"),
-                stderr: read("v4.stderr"),
-                stdout: read("v4.stdout"),
-            }
-        })
-        .collect()
-}
-
-/// Splits a command line, honouring single quotes (all the oracle uses).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut started = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                started = true;
-            }
-            ' ' if !quoted => {
-                if started {
-                    words.push(std::mem::take(&mut current));
-                    started = false;
-                }
-            }
-            c => {
-                current.push(c);
-                started = true;
-            }
-        }
-    }
-    if started {
-        words.push(current);
-    }
-    words
-}
 
 /// User values from the oracle's helm arguments: `-f` files first, then
 /// `--set`/`--set-string` in order (Helm's precedence).
@@ -246,7 +177,7 @@ fn schema_items(stderr: &str) -> Vec<String> {
 }
 
 /// What kgst rendered must agree with the effective values we returned.
-fn check_rendering(version: &str, case: &Case, values: &Map<String, Value>) {
+fn check_rendering(version: &str, case: &kgst_oracle::OracleCase, values: &Map<String, Value>) {
     let major = Layout::for_chart_version(version);
     if major == Some(Layout::HelmCharts) {
         for chart in values["helm"]["charts"].as_array().into_iter().flatten() {
@@ -300,11 +231,7 @@ fn check_rendering(version: &str, case: &Case, values: &Map<String, Value>) {
 
 #[test]
 fn validator_agrees_with_helm_on_every_kgst_version_and_oracle_case() {
-    let Some(kgst) = shared_dir() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("../shared/fixtures/kgst is missing, and CI=true requires the oracle");
-        }
-        eprintln!("SKIPPED: ../shared/fixtures/kgst not found; oracle comparison not run");
+    let Some(kgst) = kgst_oracle::fixtures() else {
         return;
     };
     let (mut accepted, mut rejected, mut diverged, mut not_ours) = (0, 0, 0, 0);
@@ -324,7 +251,7 @@ fn validator_agrees_with_helm_on_every_kgst_version_and_oracle_case() {
         let layout = Layout::for_chart_version(&version).expect("a layout for every kgst version");
         let read = |f: &str| std::fs::read_to_string(chart_dir.join(f)).ok();
         let values_dir = kgst.join("oracle/_values");
-        let cases = read_cases(&kgst.join("oracle").join(dir));
+        let cases = kgst_oracle::cases(&kgst, dir);
         for case in &cases {
             let request = Request {
                 chart_name: "kgst".into(),
@@ -426,7 +353,7 @@ fn the_minimal_set_parser_types_like_helm() {
     assert_eq!(strval("007"), Value::String("007".into()));
     assert_eq!(strval("14.1.2"), Value::String("14.1.2".into()));
     assert_eq!(strval(""), Value::String(String::new()));
-    let args = shell_words(
+    let args = kgst_oracle::shell_words(
         "helm template x . --set 'chart= minio : 1 ' --set 'a.b[1].c=2' --set-string s=true",
     );
     let values = user_values(&args, Path::new("/nonexistent"));

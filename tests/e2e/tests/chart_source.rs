@@ -37,6 +37,23 @@ async fn push(
     .expect("pushing a test chart")
 }
 
+/// A plain-HTTP registry holding `name:version` (a simple chart, pushed
+/// anonymously), the chart's bytes and its manifest digest.
+async fn registry_with(name: &str, version: &str) -> Option<(Registry, Vec<u8>, String)> {
+    let registry = Registry::plain()?;
+    let tgz = charts::simple_chart(name, version);
+    let digest = push(
+        &registry,
+        name,
+        version,
+        &tgz,
+        &RegistryAuth::Anonymous,
+        true,
+    )
+    .await;
+    Some((registry, tgz, digest))
+}
+
 fn source_for(
     registry: &Registry,
     cache: &std::path::Path,
@@ -59,19 +76,9 @@ fn reference(registry: &Registry, name: &str, version: &str) -> ChartRef {
 
 #[tokio::test]
 async fn pulls_by_tag_then_by_digest_then_from_cache_without_network() {
-    let Some(mut registry) = Registry::plain() else {
+    let Some((mut registry, tgz, pushed)) = registry_with("minio", "14.1.2").await else {
         return;
     };
-    let tgz = charts::simple_chart("minio", "14.1.2");
-    let pushed = push(
-        &registry,
-        "minio",
-        "14.1.2",
-        &tgz,
-        &RegistryAuth::Anonymous,
-        true,
-    )
-    .await;
     let cache = tempfile::tempdir().unwrap();
     let source = source_for(&registry, cache.path(), CredentialStore::default());
 
@@ -136,19 +143,9 @@ async fn pulls_by_tag_then_by_digest_then_from_cache_without_network() {
 
 #[tokio::test]
 async fn a_corrupted_cache_entry_is_detected_and_fetched_again() {
-    let Some(registry) = Registry::plain() else {
+    let Some((registry, tgz, _)) = registry_with("valkey", "0.1.0").await else {
         return;
     };
-    let tgz = charts::simple_chart("valkey", "0.1.0");
-    push(
-        &registry,
-        "valkey",
-        "0.1.0",
-        &tgz,
-        &RegistryAuth::Anonymous,
-        true,
-    )
-    .await;
     let cache = tempfile::tempdir().unwrap();
     let source = source_for(&registry, cache.path(), CredentialStore::default());
     let first = source
@@ -330,19 +327,9 @@ async fn tls_with_a_private_ca_and_a_clear_error_without_it() {
 
 #[tokio::test]
 async fn concurrent_pulls_of_one_chart_download_once() {
-    let Some(registry) = Registry::plain() else {
+    let Some((registry, tgz, _)) = registry_with("minio", "14.1.2").await else {
         return;
     };
-    let tgz = charts::simple_chart("minio", "14.1.2");
-    push(
-        &registry,
-        "minio",
-        "14.1.2",
-        &tgz,
-        &RegistryAuth::Anonymous,
-        true,
-    )
-    .await;
     let cache = tempfile::tempdir().unwrap();
     let source = Arc::new(source_for(
         &registry,
@@ -369,19 +356,9 @@ async fn concurrent_pulls_of_one_chart_download_once() {
 
 #[tokio::test]
 async fn an_oversized_chart_is_refused_before_download() {
-    let Some(registry) = Registry::plain() else {
+    let Some((registry, _, _)) = registry_with("minio", "14.1.2").await else {
         return;
     };
-    let tgz = charts::simple_chart("minio", "14.1.2");
-    push(
-        &registry,
-        "minio",
-        "14.1.2",
-        &tgz,
-        &RegistryAuth::Anonymous,
-        true,
-    )
-    .await;
     let cache = tempfile::tempdir().unwrap();
     let mut options = ChartSourceOptions::new(cache.path());
     options.plain_http.push(registry.host());

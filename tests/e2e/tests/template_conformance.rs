@@ -5,11 +5,12 @@
 //! Successes must match helm v4.1.4's stdout; failures must fail, and where the
 //! renderer (not the stricter validator) rejects, with helm's message.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Parser;
 use k0rdent_mcp::cli_template::{TemplateArgs, template_text};
 use k0rdent_mcp::config::PluginArgs;
+use kgst_oracle::OracleCase;
 
 #[derive(Parser)]
 struct Cli {
@@ -29,62 +30,6 @@ const STRICTER_THAN_HELM: &[(&str, &str)] = &[
     ),
 ];
 
-fn oracle_root() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/kgst");
-    if root.is_dir() {
-        return Some(root.canonicalize().unwrap());
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared/fixtures/kgst is missing, and CI=true requires the oracle");
-    }
-    eprintln!("SKIPPED: ../shared/fixtures/kgst not found; template conformance not run");
-    None
-}
-
-/// `helm template kgst-release . -n kcm-system --set 'chart= a : b '` → argv.
-fn split_args(line: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    args.push(std::mem::take(&mut current));
-                    any = false;
-                }
-            }
-            c => {
-                current.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        args.push(current);
-    }
-    args
-}
-
-/// Helm's message: from `Error: ` to the end of that paragraph.
-fn helm_error(stderr: &str) -> String {
-    let start = stderr
-        .find("Error: ")
-        .map(|i| i + "Error: ".len())
-        .unwrap_or(0);
-    let rest = &stderr[start..];
-    rest.split("\n\n")
-        .next()
-        .unwrap_or(rest)
-        .trim_end()
-        .to_string()
-}
-
 #[derive(Default, Debug)]
 struct Tally {
     identical: usize,
@@ -95,83 +40,51 @@ struct Tally {
     mismatches: Vec<String>,
 }
 
-/// One oracle case: the argv to give `template`, and helm's results.
-struct Case {
-    label: String,
-    name: String,
-    argv: Vec<String>,
-    rc: String,
-    stdout: String,
-    stderr: String,
-}
-
-fn oracle_cases(root: &Path) -> Vec<Case> {
-    let oracle = root.join("oracle");
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("charts"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    versions.sort();
-    let mut out = Vec::new();
-    for chart_dir in versions {
-        let version = chart_dir
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let cases = std::fs::read_to_string(oracle.join(&version).join("cases.tsv")).unwrap();
-        for line in cases.lines().skip(1) {
-            let cols: Vec<&str> = line.split('\t').collect();
-            let (case, helm_args) = (cols[0], cols[1]);
-            let dir = oracle.join(&version).join(case);
-            let mut argv: Vec<String> = vec!["k0rdent-mcp".into()];
-            for a in split_args(helm_args).into_iter().skip(2) {
-                argv.push(match a.as_str() {
-                    "." => chart_dir.display().to_string(),
-                    other if other.starts_with("../_values/") => oracle
-                        .join("_values")
-                        .join(&other["../_values/".len()..])
-                        .display()
-                        .to_string(),
-                    other => other.to_string(),
-                });
-            }
-            out.push(Case {
-                label: format!("{version}/{case}"),
-                name: case.to_string(),
-                argv,
-                rc: std::fs::read_to_string(dir.join("v4.rc"))
-                    .unwrap()
-                    .trim()
-                    .to_string(),
-                stdout: std::fs::read_to_string(dir.join("v4.stdout")).unwrap(),
-                stderr: std::fs::read_to_string(dir.join("v4.stderr")).unwrap(),
-            });
-        }
+/// The argv for `k0rdent-mcp template`: helm's, with the chart folder and
+/// value files resolved against the fixtures.
+fn template_argv(fixtures: &Path, case: &OracleCase) -> Vec<String> {
+    let mut argv: Vec<String> = vec!["k0rdent-mcp".into()];
+    for a in case.args.iter().skip(2) {
+        argv.push(match a.as_str() {
+            "." => kgst_oracle::chart_dir(fixtures, &case.version)
+                .display()
+                .to_string(),
+            other if other.starts_with("../_values/") => kgst_oracle::values_dir(fixtures)
+                .join(&other["../_values/".len()..])
+                .display()
+                .to_string(),
+            other => other.to_string(),
+        });
     }
-    out
+    argv
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_matches_helm_for_every_kgst_version_and_case() {
-    let Some(root) = oracle_root() else { return };
+    let Some(fixtures) = kgst_oracle::fixtures() else {
+        return;
+    };
     let (_host, plugins) = load_plugins(
         &Cli::parse_from(["t", "x", "--plugin-cache-dir", "none"])
             .args
             .plugins,
     );
     let mut tally = Tally::default();
-    for case in oracle_cases(&root) {
-        let outcome = template_text(Cli::parse_from(&case.argv).args, &plugins).await;
-        let label = &case.label;
-        match (case.rc.as_str(), outcome) {
-            ("0", Ok(out)) if out == case.stdout => tally.identical += 1,
-            ("0", Ok(out)) if same_yaml(&out, &case.stdout) => tally.semantic += 1,
-            ("0", Ok(out)) => tally.mismatches.push(format!(
+    for case in kgst_oracle::all_cases(&fixtures) {
+        let outcome = template_text(
+            Cli::parse_from(template_argv(&fixtures, &case)).args,
+            &plugins,
+        )
+        .await;
+        let label = case.label();
+        match (case.rc, outcome) {
+            (0, Ok(out)) if out == case.stdout => tally.identical += 1,
+            (0, Ok(out)) if same_yaml(&out, &case.stdout) => tally.semantic += 1,
+            (0, Ok(out)) => tally.mismatches.push(format!(
                 "{label}: output differs\n--- ours\n{out}\n--- helm\n{}",
                 case.stdout
             )),
-            ("0", Err(e)) => {
+            (0, Err(e)) => {
                 if STRICTER_THAN_HELM.iter().any(|(c, _)| *c == case.name) {
                     tally.stricter += 1;
                 } else {
@@ -182,18 +95,18 @@ async fn template_matches_helm_for_every_kgst_version_and_case() {
             }
             (_, Ok(_)) => tally.mismatches.push(format!(
                 "{label}: helm fails ({}), we rendered",
-                helm_error(&case.stderr)
+                case.helm_error()
             )),
             (_, Err(e)) => {
                 let ours = format!("{e:#}");
                 if ours.starts_with("values for chart") {
                     tally.rejected_by_validator += 1;
-                } else if ours == helm_error(&case.stderr) {
+                } else if ours == case.helm_error() {
                     tally.failed_like_helm += 1;
                 } else {
                     tally.mismatches.push(format!(
                         "{label}: message differs\n  ours: {ours}\n  helm: {}",
-                        helm_error(&case.stderr)
+                        case.helm_error()
                     ));
                 }
             }
@@ -223,7 +136,9 @@ async fn template_matches_helm_for_every_kgst_version_and_case() {
 async fn the_sandboxed_renderer_alone_fails_with_helms_messages() {
     use k0rdent_mcp::plugin::selection::PluginSet;
     use k0rdent_mcp::plugin::{HostOptions, PluginHost, World, embedded};
-    let Some(root) = oracle_root() else { return };
+    let Some(fixtures) = kgst_oracle::fixtures() else {
+        return;
+    };
     let host = PluginHost::new(HostOptions::default()).unwrap();
     let renderers: Vec<_> = embedded::sources()
         .into_iter()
@@ -232,21 +147,25 @@ async fn the_sandboxed_renderer_alone_fails_with_helms_messages() {
     let plugins = PluginSet::load(&host, &renderers).unwrap();
     let (mut identical, mut template_errors, mut not_the_renderers) = (0, 0, 0);
     let mut mismatches = Vec::new();
-    for case in oracle_cases(&root) {
-        let helm = helm_error(&case.stderr);
-        let outcome = template_text(Cli::parse_from(&case.argv).args, &plugins).await;
-        match (case.rc.as_str(), outcome) {
-            ("0", Ok(out)) if out == case.stdout => identical += 1,
+    for case in kgst_oracle::all_cases(&fixtures) {
+        let helm = case.helm_error();
+        let outcome = template_text(
+            Cli::parse_from(template_argv(&fixtures, &case)).args,
+            &plugins,
+        )
+        .await;
+        match (case.rc, outcome) {
+            (0, Ok(out)) if out == case.stdout => identical += 1,
             (_, _)
                 if helm.starts_with("release name check failed")
                     || helm.starts_with("values don't meet the specifications") =>
             {
                 not_the_renderers += 1
             }
-            (rc, Err(e)) if rc != "0" && format!("{e:#}") == helm => template_errors += 1,
+            (rc, Err(e)) if rc != 0 && format!("{e:#}") == helm => template_errors += 1,
             (_, outcome) => mismatches.push(format!(
                 "{}: ours {:?}, helm rc {} {helm}",
-                case.label,
+                case.label(),
                 outcome.map(|_| "rendered"),
                 case.rc
             )),

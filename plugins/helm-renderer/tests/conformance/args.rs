@@ -18,32 +18,14 @@ pub struct Args {
 }
 
 /// Shell-like splitting with single quotes (all `cases.tsv` uses).
-pub fn shell_words(s: &str) -> Vec<String> {
-    let (mut words, mut cur) = (Vec::new(), String::new());
-    let (mut in_quote, mut has_word) = (false, false);
-    for c in s.chars() {
-        match c {
-            '\'' => (in_quote, has_word) = (!in_quote, true),
-            ' ' if !in_quote => {
-                if has_word {
-                    words.push(std::mem::take(&mut cur));
-                    has_word = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has_word = true;
-            }
-        }
-    }
-    if has_word {
-        words.push(cur);
-    }
-    words
-}
+pub use kgst_oracle::shell_words;
 
 pub fn parse(args: &str, base: &Path) -> Args {
-    let words = shell_words(args);
+    parse_words(shell_words(args), base)
+}
+
+/// The same from split words (after `helm template`); `-f` paths are relative to `base`.
+pub fn parse_words(words: Vec<String>, base: &Path) -> Args {
     let mut namespace = "default".to_string();
     let (mut files, mut sets, mut strings, mut jsons) = (vec![], vec![], vec![], vec![]);
     let mut positional = Vec::new();

@@ -1,0 +1,96 @@
+//! What the MCP tools share: configuration, loaded plugins, the catalog and
+//! the chart source. Built once at start-up from `serve`'s flags.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::catalog::{CatalogSource, CatalogSourceOptions, DEFAULT_INDEX_URL};
+use crate::cli_chart::RegistryArgs;
+use crate::config::PluginArgs;
+use crate::oci::{ChartRef, ChartSource};
+use crate::plugin::PluginHost;
+use crate::plugin::selection::PluginSet;
+
+/// Where kgst is published; the catalog documents installing every app through it.
+pub const DEFAULT_KGST_CHART: &str = "oci://ghcr.io/k0rdent/catalog/charts/kgst";
+pub const DEFAULT_KGST_VERSION: &str = "2.0.2";
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Catalog index: an https:// URL or a local file.
+    #[arg(long = "catalog-url", env = "K0RDENT_MCP_CATALOG_URL", default_value = DEFAULT_INDEX_URL)]
+    pub catalog_url: String,
+    /// How long a fetched catalog index is used before it is fetched again, in seconds.
+    #[arg(
+        long = "catalog-ttl-seconds",
+        env = "K0RDENT_MCP_CATALOG_TTL_SECONDS",
+        default_value_t = 900
+    )]
+    pub catalog_ttl_seconds: u64,
+    /// The kgst chart installs go through.
+    #[arg(long = "kgst-chart", env = "K0RDENT_MCP_KGST_CHART", default_value = DEFAULT_KGST_CHART)]
+    pub kgst_chart: String,
+    /// The kgst version (tag) to use, or a digest `sha256:…` to pin it.
+    #[arg(long = "kgst-version", env = "K0RDENT_MCP_KGST_VERSION", default_value = DEFAULT_KGST_VERSION)]
+    pub kgst_version: String,
+    /// Folder for the last good copy of the catalog index.
+    /// Defaults to $XDG_CACHE_HOME/k0rdent-mcp/catalog (or ~/.cache/…).
+    #[arg(
+        long = "catalog-cache-dir",
+        env = "K0RDENT_MCP_CATALOG_CACHE_DIR",
+        value_name = "DIR"
+    )]
+    pub catalog_cache_dir: Option<std::path::PathBuf>,
+    /// Namespace used when a tool call names none.
+    #[arg(
+        long = "default-namespace",
+        env = "K0RDENT_MCP_DEFAULT_NAMESPACE",
+        default_value = "kcm-system"
+    )]
+    pub default_namespace: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+pub struct Context {
+    pub plugins: PluginSet,
+    pub catalog: CatalogSource,
+    pub charts: ChartSource,
+    pub kgst: ChartRef,
+    pub default_namespace: String,
+    // Keeps the engine (and its epoch ticker) alive as long as the plugins.
+    _host: PluginHost,
+}
+
+impl Context {
+    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Arc<Self>> {
+        let (host, plugins) = args.plugins.load()?;
+        let kgst = if args.kgst_version.starts_with("sha256:") {
+            ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
+        } else {
+            ChartRef::parse(&args.kgst_chart, Some(&args.kgst_version))?
+        };
+        let charts = args.registry.source(&kgst.registry)?;
+        let catalog = CatalogSource::new(CatalogSourceOptions {
+            location: args.catalog_url.clone(),
+            ttl: Duration::from_secs(args.catalog_ttl_seconds),
+            ..CatalogSourceOptions::new(
+                args.catalog_cache_dir
+                    .clone()
+                    .unwrap_or_else(|| crate::config::cache_base().join("catalog")),
+            )
+        });
+        Ok(Arc::new(Context {
+            plugins,
+            catalog,
+            charts,
+            kgst,
+            default_namespace: args.default_namespace.clone(),
+            _host: host,
+        }))
+    }
+}

@@ -1,0 +1,281 @@
+//! `k0rdent.mgmt.serviceTemplates.render`: everything install_from_catalog
+//! would apply for an app, without touching a cluster — the catalog lookup,
+//! the registry pre-flight, kgst pulled and validated and rendered in the sandbox.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::context::Context;
+use crate::catalog::DEFAULT_REPOSITORY;
+use crate::chart::{ArchiveLimits, Chart};
+use crate::oci::ChartRef;
+use crate::plugin::contract::{Capabilities, ReleaseInfo};
+use crate::render::{RenderRequest, render};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct RenderArgs {
+    /// The app's name in the catalog, e.g. `minio`.
+    pub app: String,
+    /// The app's chart (ServiceTemplate source chart), e.g. `minio`.
+    pub template: String,
+    /// The chart version, e.g. `14.1.2`.
+    pub version: String,
+    /// Target namespace; the server's default (normally `kcm-system`) when omitted.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RenderResult {
+    pub release: String,
+    pub namespace: String,
+    /// `<template>:<version>`, as kgst's `chart` value.
+    pub chart: String,
+    /// Repository the ServiceTemplate's HelmRepository points at.
+    pub repository: String,
+    pub kgst: KgstInfo,
+    /// The values after validation: kgst's defaults with this app's settings.
+    pub values: Value,
+    /// What would be applied, hooks included, in Helm's order.
+    pub manifests: Vec<RenderedObject>,
+    /// Plugins that did the work (`name@version`).
+    pub plugins: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KgstInfo {
+    pub reference: String,
+    pub digest: String,
+    /// `registry`, `cache`, or `cache_offline` (the registry was unreachable).
+    pub origin: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RenderedObject {
+    pub source: String,
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// Helm hook events (`pre-install, pre-upgrade`) when this object is a hook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
+    pub content: String,
+}
+
+/// A DNS-1123 label, as namespaces must be.
+fn valid_namespace(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-')
+}
+
+/// A HelmRepository name for a repository other than the catalog's own.
+fn repository_name(repository: &str) -> String {
+    let mut name: String = repository
+        .trim_start_matches("oci://")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(63);
+    name.trim_matches('-').to_string()
+}
+
+/// kgst's values for one app, in the layout of the kgst version in use.
+fn kgst_values(
+    kgst_version: &str,
+    chart: &str,
+    repository: &str,
+) -> Result<Map<String, Value>, String> {
+    let major = kgst_version.split('.').next().unwrap_or("0");
+    let mut values = Map::new();
+    values.insert("chart".into(), Value::String(chart.to_string()));
+    if repository != DEFAULT_REPOSITORY {
+        let name = repository_name(repository);
+        let repo = match major {
+            "1" => json!({"name": name, "url": repository}),
+            "0" => {
+                return Err(format!(
+                    "kgst {kgst_version} predates the `chart` value; run the server with --kgst-version 2.0.2"
+                ));
+            }
+            _ => json!({"name": name, "spec": {"url": repository, "type": "oci"}}),
+        };
+        values.insert("repo".into(), repo);
+    } else if major == "0" {
+        return Err(format!(
+            "kgst {kgst_version} predates the `chart` value; run the server with --kgst-version 2.0.2"
+        ));
+    }
+    Ok(values)
+}
+
+pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, String> {
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| context.default_namespace.clone());
+    if !valid_namespace(&namespace) {
+        return Err(format!(
+            "namespace {namespace:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63); for example \"kcm-system\""
+        ));
+    }
+    let snapshot = context
+        .catalog
+        .get(false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (_, chart_entry) = snapshot
+        .index
+        .chart_version(&args.app, &args.template, &args.version)
+        .map_err(|e| e.to_string())?;
+    let repository = chart_entry.repository.clone();
+
+    // Pre-flight: the app's chart must exist before anything is rendered or applied.
+    let app_chart = ChartRef::parse(
+        &format!("{repository}/{}", args.template),
+        Some(&args.version),
+    )
+    .map_err(|e| e.to_string())?;
+    context
+        .charts
+        .check_exists(&app_chart)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let pulled = context
+        .charts
+        .pull(&context.kgst)
+        .await
+        .map_err(|e| e.to_string())?;
+    let kgst =
+        Chart::from_archive(&pulled.bytes, &ArchiveLimits::default()).map_err(|e| e.to_string())?;
+    let chart_value = format!("{}:{}", args.template, args.version);
+    let user_values = kgst_values(&kgst.metadata.version, &chart_value, &repository)?;
+
+    let release = args.template.clone();
+    let request = RenderRequest {
+        chart: &kgst,
+        release: ReleaseInfo {
+            name: release.clone(),
+            namespace: namespace.clone(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+            service: "Helm".into(),
+        },
+        user_values,
+        capabilities: Capabilities {
+            kube_version: crate::cli_template::DEFAULT_KUBE_VERSION.into(),
+            api_versions: vec!["v1".into(), "k0rdent.mirantis.com/v1beta1".into()],
+            helm_version: "v4.1.4".into(),
+        },
+    };
+    let rendered = tokio::task::block_in_place(|| render(&context.plugins, request))
+        .map_err(|e| e.to_string())?;
+    let manifests = rendered
+        .manifests
+        .iter()
+        .map(|m| describe(&m.source, &m.content, &namespace))
+        .collect();
+    let mut plugins = Vec::new();
+    if let Some(v) = &rendered.validator {
+        plugins.push(format!("{}@{}", v.manifest().name, v.manifest().version));
+    }
+    plugins.push(format!(
+        "{}@{}",
+        rendered.renderer.manifest().name,
+        rendered.renderer.manifest().version
+    ));
+    Ok(RenderResult {
+        release,
+        namespace,
+        chart: chart_value,
+        repository,
+        kgst: KgstInfo {
+            reference: context.kgst.to_string(),
+            digest: pulled.manifest_digest.clone(),
+            origin: match pulled.origin {
+                crate::oci::PullOrigin::Registry => "registry".into(),
+                crate::oci::PullOrigin::Cache => "cache".into(),
+                crate::oci::PullOrigin::CacheOffline { .. } => "cache_offline".into(),
+            },
+        },
+        values: rendered.effective_values.unwrap_or(Value::Null),
+        manifests,
+        plugins,
+    })
+}
+
+/// Identity of a rendered document, read from its YAML.
+fn describe(source: &str, content: &str, default_namespace: &str) -> RenderedObject {
+    let doc = helm_yaml::parse_values(content).unwrap_or_default();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let metadata = doc.get("metadata");
+    let namespace = text(metadata.and_then(|m| m.get("namespace")));
+    RenderedObject {
+        source: source.to_string(),
+        api_version: text(doc.get("apiVersion")),
+        kind: text(doc.get("kind")),
+        name: text(metadata.and_then(|m| m.get("name"))),
+        namespace: if namespace.is_empty() {
+            default_namespace.to_string()
+        } else {
+            namespace
+        },
+        hook: metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("helm.sh/hook"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        content: content.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_follow_the_kgst_layout() {
+        let v = kgst_values("2.0.2", "minio:14.1.2", DEFAULT_REPOSITORY).unwrap();
+        assert_eq!(Value::Object(v), json!({"chart": "minio:14.1.2"}));
+        let v = kgst_values(
+            "2.0.2",
+            "nginx:1.0.0",
+            "oci://registry.example.com/partner/charts",
+        )
+        .unwrap();
+        assert_eq!(v["repo"]["name"], "registry-example-com-partner-charts");
+        assert_eq!(
+            v["repo"]["spec"]["url"],
+            "oci://registry.example.com/partner/charts"
+        );
+        let v = kgst_values("1.2.0", "nginx:1.0.0", "oci://r.example/c").unwrap();
+        assert_eq!(v["repo"]["url"], "oci://r.example/c");
+        assert!(
+            kgst_values("0.2.0", "a:1", DEFAULT_REPOSITORY)
+                .unwrap_err()
+                .contains("--kgst-version")
+        );
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert!(valid_namespace("kcm-system"));
+        assert!(!valid_namespace("KCM"));
+        assert!(!valid_namespace("a/b"));
+        assert!(!valid_namespace(""));
+    }
+}
