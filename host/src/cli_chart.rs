@@ -43,6 +43,15 @@ pub struct RegistryArgs {
     )]
     pub password: Option<String>,
 
+    /// Bearer token for the chart's registry (instead of a username and password).
+    #[arg(
+        long = "registry-token",
+        env = "K0RDENT_MCP_REGISTRY_TOKEN",
+        conflicts_with = "username",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
     /// Folder of the content-addressed chart cache.
     /// Defaults to $XDG_CACHE_HOME/k0rdent-mcp/charts (or ~/.cache/…).
     #[arg(
@@ -70,6 +79,9 @@ impl RegistryArgs {
             options.ca_pem.push(pem);
         }
         let mut credentials = CredentialStore::from_environment();
+        if let Some(token) = &self.token {
+            credentials.set(registry, Credentials::Bearer(token.clone()));
+        }
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
             credentials.set(
                 registry,

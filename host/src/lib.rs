@@ -10,6 +10,7 @@ pub mod error_chain;
 pub mod mcp;
 pub mod oci;
 pub mod plugin;
+pub mod release;
 pub mod render;
 pub mod values;
 pub mod versions;

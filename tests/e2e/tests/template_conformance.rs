@@ -205,3 +205,57 @@ fn same_yaml(a: &str, b: &str) -> bool {
     };
     docs(a) == docs(b)
 }
+
+/// `template` takes an oci:// reference like helm does: kgst pulled from a real
+/// registry renders exactly as from its folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_renders_an_oci_chart_like_helm() {
+    use k0rdent_test_harness::charts;
+    use k0rdent_test_harness::registry::Registry;
+    let Some(fixtures) = kgst_oracle::fixtures() else {
+        return;
+    };
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let tgz = charts::tgz_from_dir(&kgst_oracle::chart_dir(&fixtures, "2.0.2"), "kgst");
+    charts::push_chart(
+        &registry.host(),
+        "charts/kgst",
+        "2.0.2",
+        &tgz,
+        r#"{"apiVersion":"v2","name":"kgst","version":"2.0.2"}"#,
+        &oci_client::secrets::RegistryAuth::Anonymous,
+        true,
+    )
+    .await
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let reference = format!("oci://{}/charts/kgst", registry.host());
+    let cache_dir = cache.path().display().to_string();
+    let argv = [
+        "k0rdent-mcp",
+        "kgst-release",
+        &reference,
+        "--version",
+        "2.0.2",
+        "-n",
+        "kcm-system",
+        "--set",
+        "chart=minio:14.1.2",
+        "--plain-http",
+        &registry.host(),
+        "--chart-cache-dir",
+        &cache_dir,
+        "--plugin-cache-dir",
+        "none",
+    ];
+    let args = Cli::parse_from(argv).args;
+    let (_host, plugins) = load_plugins(&args.plugins);
+    let out = template_text(args, &plugins).await.unwrap();
+    let minio = kgst_oracle::cases(&fixtures, "2.0.2")
+        .into_iter()
+        .find(|c| c.name == "minio")
+        .unwrap();
+    assert_eq!(out, minio.stdout);
+}
