@@ -5,10 +5,11 @@
 //! figure. Targets (issue #2): cached load ≤ 1 ms, fresh-instance call ≤ 100 µs.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k0rdent_mcp::plugin::manifest::{self, PluginSource, sha256_hex};
 use k0rdent_mcp::plugin::{HostOptions, Limits, PluginHost, embedded};
+use k0rdent_test_harness::bench::{median, ms, us};
 
 fn main() {
     let mut sources: Vec<PluginSource> = embedded::sources();
@@ -86,18 +87,4 @@ fn bench_plugin(source: &PluginSource) {
         "  trivial call on a reused instance  {:>10.2} us",
         us(reused)
     );
-}
-
-fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut samples: Vec<Duration> = (0..runs).map(|_| f()).collect();
-    samples.sort();
-    samples[runs / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }

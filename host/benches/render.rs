@@ -14,6 +14,7 @@ use k0rdent_mcp::plugin::contract::{Capabilities, ReleaseInfo, RenderInput};
 use k0rdent_mcp::plugin::selection::PluginSet;
 use k0rdent_mcp::plugin::{HostOptions, PluginHost, World, embedded};
 use k0rdent_mcp::render::{RenderRequest, render};
+use k0rdent_test_harness::bench::{ms, percentile as p, sample};
 
 fn main() {
     let chart_dir =
@@ -151,21 +152,11 @@ fn helm_binary() -> Option<PathBuf> {
     helm.is_file().then_some(helm)
 }
 
-fn sample(runs: usize, mut f: impl FnMut() -> Duration) -> Vec<Duration> {
-    let mut samples: Vec<Duration> = (0..runs).map(|_| f()).collect();
-    samples.sort();
-    samples
-}
-
-fn p(samples: &[Duration], percentile: usize) -> Duration {
-    samples[(samples.len() - 1) * percentile / 100]
-}
-
 fn report(what: &str, samples: &[Duration], target: Option<&str>) {
     println!(
         "  {what:<48} p50 {:>8.3} ms   p90 {:>8.3} ms   {}",
-        p(samples, 50).as_secs_f64() * 1e3,
-        p(samples, 90).as_secs_f64() * 1e3,
+        ms(p(samples, 50)),
+        ms(p(samples, 90)),
         target.unwrap_or("")
     );
 }

@@ -4,9 +4,10 @@
 //!
 //! `cargo bench -p k0rdent-e2e --bench chart_source` (needs docker-registry and ../shared).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k0rdent_mcp::oci::{ChartRef, ChartSource, ChartSourceOptions, CredentialStore, PullOrigin};
+use k0rdent_test_harness::bench::{median, ms};
 use k0rdent_test_harness::charts;
 use k0rdent_test_harness::registry::Registry;
 
@@ -90,14 +91,4 @@ fn source(registry: &Registry, cache: &std::path::Path) -> ChartSource {
     let mut options = ChartSourceOptions::new(cache);
     options.plain_http.push(registry.host());
     ChartSource::new(options, CredentialStore::default())
-}
-
-fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut samples: Vec<Duration> = (0..runs).map(|_| f()).collect();
-    samples.sort();
-    samples[runs / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }

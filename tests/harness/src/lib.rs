@@ -4,6 +4,7 @@
 //! A part whose program is missing is a skip outside CI and a failure under
 //! `CI=true`: a tier never silently disappears from CI.
 
+pub mod bench;
 pub mod charts;
 pub mod cluster;
 pub mod http;
