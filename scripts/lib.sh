@@ -40,3 +40,17 @@ ensure_python_mcp() {
   fi
   echo "$venv/bin/python"
 }
+
+# The MCP Inspector CLI, a second MCP client nobody here wrote, for the HTTP transport tests. 0.15.0 is the
+# newest release that runs on Debian 12's Node 20 (later ones need Node >= 22.7.5).
+ensure_mcp_inspector() {
+  local dir="$K0RDENT_MCP_CACHE/npm-inspector"
+  local bin="$dir/node_modules/.bin/mcp-inspector"
+  if ! grep -qs '"version": "0.15.0"' "$dir/node_modules/@modelcontextprotocol/inspector/package.json"; then
+    command -v npm >/dev/null || ensure_apt_packages nodejs npm
+    log "installing the MCP Inspector CLI (@modelcontextprotocol/inspector@0.15.0) into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error '@modelcontextprotocol/inspector@0.15.0' >&2
+  fi
+  echo "$bin"
+}

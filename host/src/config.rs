@@ -92,7 +92,13 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 
     /// Log filter, in `tracing` EnvFilter syntax (for example `info,k0rdent_mcp=debug`).
-    #[arg(long, env = "K0RDENT_MCP_LOG", default_value = "info", global = true)]
+    // rmcp logs every stateless HTTP request at info; its warnings are what matter.
+    #[arg(
+        long,
+        env = "K0RDENT_MCP_LOG",
+        default_value = "info,rmcp=warn",
+        global = true
+    )]
     pub log: String,
 }
 

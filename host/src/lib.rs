@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod chart;
 pub mod cli_chart;
 pub mod cli_template;
+pub mod cluster;
 pub mod config;
 pub mod error_chain;
 pub mod mcp;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
-use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
+use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(name = "k0rdent-mcp", version, about, long_about = None)]
@@ -19,7 +19,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve MCP over stdio (the transport MCP clients spawn).
+    /// Serve MCP over stdio (the transport MCP clients spawn), or over HTTP with --http.
     Serve(Box<ServeArgs>),
     /// Inspect the sandboxed plugins.
     Plugins {
@@ -65,9 +65,14 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
+            // Refuse bad HTTP/TLS flags before loading plugins (seconds of work).
+            args.http.check()?;
             let runtime = tokio::runtime::Runtime::new()?;
-            let context = Context::from_args(&args)?;
-            runtime.block_on(serve_stdio(K0rdentMcp::new(context)))
+            let server = K0rdentMcp::new(Context::from_args(&args)?);
+            match args.http.listen {
+                Some(_) => runtime.block_on(k0rdent_mcp::mcp::http::serve(server, &args.http)),
+                None => runtime.block_on(serve_stdio(server)),
+            }
         }
         Command::Plugins {
             command: PluginsCommand::List { plugins },
@@ -94,14 +99,4 @@ async fn serve_stdio(server: K0rdentMcp) -> anyhow::Result<()> {
         _ = shutdown_signal() => { tracing::info!("shutting down on signal"); }
     }
     Ok(())
-}
-
-/// SIGINT or SIGTERM: stop cleanly instead of dying mid-write.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

@@ -54,6 +54,8 @@ pub struct ServeArgs {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
+    #[command(flatten)]
+    pub http: super::http::HttpArgs,
 }
 
 pub struct Context {

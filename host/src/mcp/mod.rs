@@ -2,6 +2,8 @@
 
 mod catalog_tool;
 pub mod context;
+pub mod http;
+pub mod metrics;
 mod plugins_tool;
 mod render_tool;
 mod server;
@@ -11,3 +13,13 @@ pub use context::{Context, ServeArgs};
 pub use plugins_tool::{PluginList, PluginSummary, list as plugins_list};
 pub use render_tool::{RenderArgs, RenderResult};
 pub use server::K0rdentMcp;
+
+/// SIGINT or SIGTERM: stop cleanly instead of dying mid-write.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

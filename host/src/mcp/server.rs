@@ -1,20 +1,27 @@
 //! The rmcp server handler and its tool router.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
 use super::context::Context;
+use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
 use super::render_tool::{self, RenderArgs, RenderResult};
 
 #[derive(Clone)]
 pub struct K0rdentMcp {
     context: Arc<Context>,
+    metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -23,8 +30,18 @@ impl K0rdentMcp {
     pub fn new(context: Arc<Context>) -> Self {
         K0rdentMcp {
             context,
+            metrics: Metrics::new(),
             tool_router: Self::tool_router(),
         }
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.context
+    }
+
+    /// The tool-call counters, shared by every clone (one per HTTP session).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// List the sandboxed plugins this server loaded: name, version, world
@@ -89,6 +106,35 @@ impl K0rdentMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for K0rdentMcp {
+    /// The router's dispatch, timed and counted for `/metrics`.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // Unknown names share one label: a client must not be able to grow
+        // the metrics without bound by inventing tool names.
+        let tool = if self.tool_router.has_route(&request.name) {
+            request.name.to_string()
+        } else {
+            "unknown".to_string()
+        };
+        let started = Instant::now();
+        let response = self
+            .tool_router
+            .call(ToolCallContext::new(self, request, context))
+            .await;
+        let outcome = match &response {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                Outcome::ToolError
+            }
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::ProtocolError,
+        };
+        self.metrics.record(&tool, outcome, started.elapsed());
+        response
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(

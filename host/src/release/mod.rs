@@ -13,6 +13,7 @@
 
 mod builder;
 mod codec;
+pub mod engine;
 mod go_json;
 mod history;
 mod record;

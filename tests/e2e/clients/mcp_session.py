@@ -1,8 +1,9 @@
-"""Drives k0rdent-mcp over stdio with the official MCP Python SDK (mcp 2.x) and
-prints what it saw as one JSON object, for tests/mcp_stdio.rs to assert on.
+"""Drives k0rdent-mcp with the official MCP Python SDK (mcp 2.x) and prints what
+it saw as one JSON object, for host/tests/mcp_stdio.rs and mcp_http.rs to assert on.
 
-usage: mcp_session.py <server binary> <mode: auto|legacy>
-The server's configuration comes from the K0RDENT_MCP_* environment.
+usage: mcp_session.py <server binary | http(s)://…/mcp URL> <mode: auto|legacy>
+A binary is spawned over stdio, its configuration taken from the K0RDENT_MCP_*
+environment; a URL is reached over streamable HTTP (a server already running).
 """
 
 import asyncio
@@ -19,10 +20,13 @@ def result(res):
     return {"is_error": bool(res.is_error), "structured": res.structured_content, "text": text}
 
 
-async def main(binary, mode):
-    params = StdioServerParameters(command=binary, args=["serve", "--log-format", "json"], env=dict(os.environ))
+async def main(target, mode):
+    if target.startswith(("http://", "https://")):
+        server = target
+    else:
+        server = StdioServerParameters(command=target, args=["serve", "--log-format", "json"], env=dict(os.environ))
     out = {}
-    async with Client(params, mode=mode) as client:
+    async with Client(server, mode=mode) as client:
         out["protocol"] = str(client.protocol_version)
         tools = await client.list_tools()
         out["tools"] = sorted(t.name for t in tools.tools)

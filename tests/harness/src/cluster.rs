@@ -234,6 +234,12 @@ impl ControlPlane {
         ]);
     }
 
+    /// Plays the missing Job and ServiceTemplate controllers until dropped;
+    /// see [`crate::controllers`].
+    pub fn play_controllers(&self, fail_marker: &str) -> crate::controllers::PlayedControllers {
+        crate::controllers::play(self.kubectl.clone(), self.kubeconfig.clone(), fail_marker)
+    }
+
     pub fn pids(&self) -> (Option<u32>, Option<u32>) {
         (self.etcd.pid(), self.apiserver.pid())
     }

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod charts;
 pub mod cluster;
+pub mod controllers;
 pub mod http;
 pub mod process;
 pub mod registry;

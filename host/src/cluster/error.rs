@@ -1,0 +1,98 @@
+//! Cluster errors. Each one names the object and says what to do about it,
+//! because the reader is usually an operator (or an AI agent) who cannot see
+//! the API server's logs.
+
+use super::objects::ObjectKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot configure the Kubernetes client from {source_desc}: {message}; fix: {fix}")]
+    Config {
+        source_desc: String,
+        message: String,
+        fix: String,
+    },
+    #[error("{action} {object}: {message}; fix: {fix}")]
+    Api {
+        action: &'static str,
+        object: String,
+        /// HTTP status, 0 when the server was not reached.
+        code: u16,
+        message: String,
+        fix: String,
+    },
+    #[error(
+        "{object} exists and cannot be imported into the current release: invalid ownership metadata; {problems}; \
+         fix: it belongs to {owner}: uninstall that release or delete the object, or install under that release name"
+    )]
+    NotOwned {
+        object: Box<ObjectKey>,
+        problems: String,
+        owner: String,
+    },
+    #[error(
+        "{object} is not a Kubernetes object: {problem}; fix: correct the chart template that renders it"
+    )]
+    BadObject { object: String, problem: String },
+    #[error(
+        "{object} was still present {seconds}s after it was deleted; fix: check its finalizers \
+         (kubectl get -o yaml) and the controllers that should remove them"
+    )]
+    DeleteTimeout {
+        object: Box<ObjectKey>,
+        seconds: u64,
+    },
+}
+
+impl ClusterError {
+    /// Maps a kube error to one that names the object and a fix.
+    pub(crate) fn api(action: &'static str, object: impl ToString, err: kube::Error) -> Self {
+        let object = object.to_string();
+        match err {
+            kube::Error::Api(status) => {
+                let code = status.code;
+                let fix = match code {
+                    401 => "check the credentials (token or kubeconfig user) given to k0rdent-mcp".to_string(),
+                    403 => format!(
+                        "grant the caller's identity RBAC rights to {action} {object} (a Role/ClusterRole and binding)"
+                    ),
+                    404 => format!(
+                        "make sure {object} exists, and that its API (CRD) is installed on the cluster"
+                    ),
+                    409 => "another field manager owns fields helm wants to set; remove the conflicting \
+                            manager's fields (kubectl apply --server-side --force-conflicts --field-manager=helm) \
+                            or stop the other writer"
+                        .to_string(),
+                    422 => "the rendered object is invalid for this cluster; change the chart values so it \
+                            passes the API's validation"
+                        .to_string(),
+                    _ => "retry; if it persists, check the API server's health".to_string(),
+                };
+                ClusterError::Api {
+                    action,
+                    object,
+                    code,
+                    message: status.message.clone(),
+                    fix,
+                }
+            }
+            other => ClusterError::Api {
+                action,
+                object,
+                code: 0,
+                message: other.to_string(),
+                fix: "check that the API server is reachable and its certificate trusted (kubeconfig \
+                      server and certificate-authority)"
+                    .to_string(),
+            },
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClusterError::Api { code, .. } if *code != 0 => Some(*code),
+            _ => None,
+        }
+    }
+}

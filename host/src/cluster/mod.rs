@@ -1,0 +1,21 @@
+//! Talking to a Kubernetes API server the way `helm` v4 does for a release:
+//! a client from a kubeconfig or the pod's service account (with an optional
+//! per-call bearer token), objects addressed by apiVersion+kind through
+//! discovery, server-side apply under field manager `helm` without force,
+//! Helm's ownership metadata, deletes that wait until the object is gone, and
+//! Job waits that report why a Job failed.
+
+mod connect;
+mod error;
+mod jobs;
+mod objects;
+mod ownership;
+
+pub use connect::{ClusterSource, connect};
+pub use error::ClusterError;
+pub use jobs::{JobOutcome, wait_for_job};
+pub use objects::{Cluster, FIELD_MANAGER, ObjectKey};
+pub use ownership::{
+    HELM_MANAGED_BY, KEEP, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
+    RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,
+};

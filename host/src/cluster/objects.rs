@@ -1,0 +1,247 @@
+//! Objects addressed by apiVersion + kind, resolved through discovery (so
+//! CRDs work like built-in kinds), and the three writes a release needs:
+//! server-side apply, delete, and delete-then-wait-until-gone.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+};
+use kube::discovery::Scope;
+use serde_json::Value;
+
+use super::error::ClusterError;
+
+/// Helm's CLI applies as `helm`; using the same manager lets real `helm
+/// upgrade` take over our releases (and us theirs) without apply conflicts.
+pub const FIELD_MANAGER: &str = "helm";
+
+/// How often waits look again.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Which object: what Helm prints as `Kind "name" in namespace "ns"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub api_version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {:?} in namespace {:?}", self.kind, self.name, ns),
+            None => write!(f, "{} {:?}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Resolved {
+    resource: ApiResource,
+    namespaced: bool,
+}
+
+/// A kube client plus a discovery cache.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
+}
+
+impl Cluster {
+    pub fn new(client: kube::Client) -> Self {
+        Cluster {
+            client,
+            resources: Arc::default(),
+        }
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, ClusterError> {
+        let cache_key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.resources.lock().unwrap().get(&cache_key) {
+            return Ok(found.clone());
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let (resource, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .map_err(|e| {
+                let mut err = ClusterError::api("discover", format!("kind {kind} ({api_version})"), e);
+                if let ClusterError::Api { fix, code: 404, .. } = &mut err {
+                    *fix = format!(
+                        "install the CRD or API that serves {kind} in {api_version} (kubectl api-resources lists what the cluster serves)"
+                    );
+                }
+                err
+            })?;
+        let resolved = Resolved {
+            resource,
+            namespaced: caps.scope == Scope::Namespaced,
+        };
+        self.resources
+            .lock()
+            .unwrap()
+            .insert(cache_key, resolved.clone());
+        Ok(resolved)
+    }
+
+    /// The key of a manifest object; namespaced objects without
+    /// `metadata.namespace` land in `default_namespace` (and the object is
+    /// given that namespace, as Helm does).
+    pub async fn key_for(
+        &self,
+        object: &mut Value,
+        default_namespace: &str,
+    ) -> Result<ObjectKey, ClusterError> {
+        let text = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let name = text("/metadata/name");
+        let described = format!(
+            "{} {:?}",
+            text("/kind").unwrap_or_else(|| "object".into()),
+            name.clone().unwrap_or_default()
+        );
+        let bad = |problem: &str| ClusterError::BadObject {
+            object: described.clone(),
+            problem: problem.to_string(),
+        };
+        let api_version = text("/apiVersion").ok_or_else(|| bad("apiVersion is missing"))?;
+        let kind = text("/kind").ok_or_else(|| bad("kind is missing"))?;
+        let name = name.ok_or_else(|| bad("metadata.name is missing"))?;
+        let resolved = self.resolve(&api_version, &kind).await?;
+        let namespace = if resolved.namespaced {
+            let ns = text("/metadata/namespace").unwrap_or_else(|| default_namespace.to_string());
+            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            Some(ns)
+        } else {
+            None
+        };
+        Ok(ObjectKey {
+            api_version,
+            kind,
+            namespace,
+            name,
+        })
+    }
+
+    async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, ClusterError> {
+        let resolved = self.resolve(&key.api_version, &key.kind).await?;
+        Ok(match (&key.namespace, resolved.namespaced) {
+            (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, &resolved.resource),
+            _ => Api::all_with(self.client.clone(), &resolved.resource),
+        })
+    }
+
+    /// The live object, `None` when it does not exist.
+    pub async fn get(&self, key: &ObjectKey) -> Result<Option<DynamicObject>, ClusterError> {
+        self.api(key)
+            .await?
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ClusterError::api("get", key, e))
+    }
+
+    /// Server-side apply as field manager `helm`, without forcing: fields
+    /// another manager owns make this fail instead of silently taking them.
+    pub async fn apply(
+        &self,
+        key: &ObjectKey,
+        object: &Value,
+    ) -> Result<DynamicObject, ClusterError> {
+        let params = PatchParams::apply(FIELD_MANAGER);
+        self.api(key)
+            .await?
+            .patch(&key.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| ClusterError::api("apply", key, e))
+    }
+
+    /// Deletes with background propagation (as Helm). `false` when it was
+    /// already gone.
+    pub async fn delete(&self, key: &ObjectKey) -> Result<bool, ClusterError> {
+        match self
+            .api(key)
+            .await?
+            .delete(&key.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(ClusterError::api("delete", key, e)),
+        }
+    }
+
+    /// Deletes and waits until a GET no longer finds it, so a re-create
+    /// (hooks' before-hook-creation) does not race the old object's removal.
+    pub async fn delete_and_wait(
+        &self,
+        key: &ObjectKey,
+        timeout: Duration,
+    ) -> Result<bool, ClusterError> {
+        if !self.delete(key).await? {
+            return Ok(false);
+        }
+        let deadline = Instant::now() + timeout;
+        while self.get(key).await?.is_some() {
+            if Instant::now() >= deadline {
+                return Err(ClusterError::DeleteTimeout {
+                    object: Box::new(key.clone()),
+                    seconds: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(true)
+    }
+
+    /// `v1`, `group/version` for every served API version (Helm's
+    /// `.Capabilities.APIVersions` without the per-kind entries).
+    pub async fn api_versions(&self) -> Result<Vec<String>, ClusterError> {
+        let core = self
+            .client
+            .list_core_api_versions()
+            .await
+            .map_err(|e| ClusterError::api("discover", "core API versions", e))?;
+        let groups = self
+            .client
+            .list_api_groups()
+            .await
+            .map_err(|e| ClusterError::api("discover", "API groups", e))?;
+        let mut out = core.versions;
+        for group in groups.groups {
+            out.extend(group.versions.into_iter().map(|v| v.group_version));
+        }
+        Ok(out)
+    }
+
+    /// The server's `gitVersion`, e.g. `v1.20.2`.
+    pub async fn kube_version(&self) -> Result<String, ClusterError> {
+        self.client
+            .apiserver_version()
+            .await
+            .map(|info| info.git_version)
+            .map_err(|e| ClusterError::api("read", "the server version", e))
+    }
+}
+
+pub(super) const WAIT_POLL: Duration = POLL;

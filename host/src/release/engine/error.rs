@@ -1,0 +1,75 @@
+//! Engine errors: every one names the release or object and says what to do.
+
+use crate::cluster::ClusterError;
+use crate::release::{BuildError, HistoryError};
+use crate::render::RenderFailure;
+
+use super::documents::DocumentError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Render(#[from] RenderFailure),
+    #[error(transparent)]
+    Documents(#[from] DocumentError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("release {release:?} in namespace {namespace:?}: {source}; fix: {fix}")]
+    History {
+        release: String,
+        namespace: String,
+        source: HistoryError,
+        fix: String,
+    },
+    #[error("release record: {0}")]
+    Build(#[from] BuildError),
+    #[error("release storage: {0}")]
+    Storage(String),
+    /// A hook could not be created or did not succeed.
+    #[error("warning: Hook {event} {path} failed: {message}")]
+    Hook {
+        event: &'static str,
+        path: String,
+        message: String,
+    },
+    /// The operation failed after its revision was recorded; the revision is
+    /// now `failed` (Helm's `INSTALLATION FAILED`/`UPGRADE FAILED`).
+    #[error("{operation} FAILED: release {release:?} revision {revision} is now failed: {source}")]
+    Failed {
+        operation: &'static str,
+        release: String,
+        revision: u32,
+        #[source]
+        source: Box<EngineError>,
+    },
+    #[error(
+        "release {release:?} in namespace {namespace:?} not found; fix: check the name and namespace (helm list -n {namespace})"
+    )]
+    NotFound { release: String, namespace: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub(super) fn history(release: &str, namespace: &str, source: HistoryError) -> Self {
+        let fix = match source {
+            HistoryError::OperationInProgress => format!(
+                "wait for the running operation to finish; if none is running (a crashed client), \
+                 roll back with `helm rollback {release} -n {namespace}` or delete the pending release \
+                 Secret (kubectl get secrets -n {namespace} -l name={release},owner=helm)"
+            ),
+            HistoryError::NoDeployedReleases(_) => {
+                format!("uninstall it (helm uninstall {release} -n {namespace}) and install again")
+            }
+            HistoryError::NameInUse => {
+                "choose another release name or upgrade this one".to_string()
+            }
+        };
+        EngineError::History {
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+            source,
+            fix,
+        }
+    }
+}

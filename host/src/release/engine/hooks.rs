@@ -1,0 +1,123 @@
+//! Running one hook event as Helm does: per hook in weight-then-name order,
+//! delete the old object (before-hook-creation), record `Running`, create,
+//! wait for Jobs, record the phase; afterwards delete hook-succeeded hooks
+//! in reverse order. Hooks get no ownership metadata and no ownership check.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cluster::{Cluster, JobOutcome, ObjectKey, wait_for_job};
+use crate::release::{HookEvent, HookPhase, RecordTime, ReleaseRecord, delete_policy};
+
+use super::clock;
+use super::documents::execution_order;
+use super::error::EngineError;
+use super::storage::ReleaseStore;
+
+/// Kinds whose hooks are never deleted (Helm protects CRDs).
+const NEVER_DELETED: &str = "CustomResourceDefinition";
+
+pub(super) struct HookRun<'a> {
+    pub cluster: &'a Cluster,
+    pub store: &'a ReleaseStore<'a>,
+    pub timeout: Duration,
+}
+
+impl HookRun<'_> {
+    /// Runs every hook of `event`; `record` is written (with the hooks'
+    /// `last_run`) before each hook is created, as Helm does.
+    pub async fn run(
+        &self,
+        record: &mut ReleaseRecord,
+        labels: &BTreeMap<String, String>,
+        event: HookEvent,
+    ) -> Result<(), EngineError> {
+        let order = execution_order(&record.hooks, event);
+        let mut succeeded: Vec<(usize, ObjectKey)> = Vec::new();
+        for &i in &order {
+            let hook = record.hooks[i].clone();
+            let fail = |message: String| EngineError::Hook {
+                event: event.as_str(),
+                path: hook.path.clone(),
+                message,
+            };
+            let mut object = helm_yaml::parse_values(&hook.manifest)
+                .map(Value::Object)
+                .map_err(|e| fail(format!("its manifest is not YAML: {e}")))?;
+            let key = self.cluster.key_for(&mut object, &record.namespace).await?;
+            let has = |policy: &str| hook.delete_policies.iter().any(|p| p == policy);
+            if has(delete_policy::BEFORE_HOOK_CREATION) && hook.kind != NEVER_DELETED {
+                self.cluster.delete_and_wait(&key, self.timeout).await?;
+            }
+            record.hooks[i].last_run.started_at = RecordTime::At(clock::now());
+            record.hooks[i].last_run.completed_at = RecordTime::Absent;
+            record.hooks[i].last_run.phase = HookPhase::Running;
+            self.store.update(record, labels).await?;
+            record.hooks[i].last_run.phase = HookPhase::Unknown;
+
+            let outcome = match self.cluster.apply(&key, &object).await {
+                Err(e) => Err(fail(e.to_string())),
+                Ok(_) if hook.kind == "Job" => {
+                    let ns = key.namespace.clone().unwrap_or_default();
+                    match wait_for_job(self.cluster, &ns, &key.name, self.timeout).await? {
+                        JobOutcome::Complete => Ok(()),
+                        failed @ JobOutcome::Failed { .. } => {
+                            let JobOutcome::Failed {
+                                reason, message, ..
+                            } = &failed
+                            else {
+                                unreachable!()
+                            };
+                            Err(fail(format!(
+                                "job {} failed: {reason}: {message}\n{}\nfix: see why the Job failed \
+                                 (kubectl describe job {} -n {ns}), correct the values, then upgrade again",
+                                key.name,
+                                failed.details(),
+                                key.name
+                            )))
+                        }
+                        timed_out @ JobOutcome::TimedOut { .. } => Err(fail(format!(
+                            "job {} did not finish within {}s\n{}\nfix: check that the cluster runs Jobs \
+                             (controllers, image pulls) or raise the hook timeout",
+                            key.name,
+                            self.timeout.as_secs(),
+                            timed_out.details()
+                        ))),
+                    }
+                }
+                // Helm waits only on Jobs and Pods; every other kind is ready
+                // once created. (Pod hooks: treated as ready, see module docs
+                // of the engine.)
+                Ok(_) => Ok(()),
+            };
+            record.hooks[i].last_run.completed_at = RecordTime::At(clock::now());
+            match outcome {
+                Ok(()) => {
+                    record.hooks[i].last_run.phase = HookPhase::Succeeded;
+                    succeeded.push((i, key));
+                }
+                Err(e) => {
+                    record.hooks[i].last_run.phase = HookPhase::Failed;
+                    if has(delete_policy::HOOK_FAILED) && hook.kind != NEVER_DELETED {
+                        self.cluster.delete(&key).await?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        for (i, key) in succeeded.iter().rev() {
+            let hook = &record.hooks[*i];
+            if hook.kind != NEVER_DELETED
+                && hook
+                    .delete_policies
+                    .iter()
+                    .any(|p| p == delete_policy::HOOK_SUCCEEDED)
+            {
+                self.cluster.delete(key).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! Release records in Secrets, through the API: Helm's Secret driver
+//! (create a revision, update it, list a release's history, delete).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::release::{
+    ReleaseRecord, SecretError, SecretWrite, StoredRelease, history_selector, release_from_secret,
+    release_secret, secret_name, sort_by_revision,
+};
+
+use super::error::EngineError;
+
+pub struct ReleaseStore<'a> {
+    cluster: &'a Cluster,
+}
+
+impl<'a> ReleaseStore<'a> {
+    pub fn new(cluster: &'a Cluster) -> Self {
+        ReleaseStore { cluster }
+    }
+
+    fn api(&self, namespace: &str) -> Api<Secret> {
+        Api::namespaced(self.cluster.client().clone(), namespace)
+    }
+
+    /// Every revision of `release`, oldest first.
+    pub async fn history(
+        &self,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Vec<StoredRelease>, EngineError> {
+        let list = self
+            .api(namespace)
+            .list(&ListParams::default().labels(&history_selector(release)))
+            .await
+            .map_err(|e| {
+                ClusterError::api(
+                    "list",
+                    format!("release Secrets of {release:?} in namespace {namespace:?}"),
+                    e,
+                )
+            })?;
+        let mut out = Vec::new();
+        for secret in list.items {
+            let value =
+                serde_json::to_value(&secret).map_err(|e| EngineError::Internal(e.to_string()))?;
+            out.push(release_from_secret(&value)?);
+        }
+        sort_by_revision(&mut out);
+        Ok(out)
+    }
+
+    fn secret(
+        record: &ReleaseRecord,
+        labels: &BTreeMap<String, String>,
+        write: SecretWrite,
+    ) -> Result<Secret, EngineError> {
+        let value = release_secret(record, labels, write, super::clock::unix_now())?;
+        serde_json::from_value(value).map_err(|e| EngineError::Internal(e.to_string()))
+    }
+
+    pub async fn create(
+        &self,
+        record: &ReleaseRecord,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let secret = Self::secret(record, labels, SecretWrite::Create)?;
+        self.api(&record.namespace)
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(|e| ClusterError::api("create", describe(record), e))?;
+        Ok(())
+    }
+
+    /// Unconditional PUT, as Helm's driver does.
+    pub async fn update(
+        &self,
+        record: &ReleaseRecord,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let secret = Self::secret(record, labels, SecretWrite::Update)?;
+        self.api(&record.namespace)
+            .replace(
+                &secret_name(&record.name, record.version),
+                &PostParams::default(),
+                &secret,
+            )
+            .await
+            .map_err(|e| ClusterError::api("update", describe(record), e))?;
+        Ok(())
+    }
+
+    pub async fn delete(
+        &self,
+        release: &str,
+        namespace: &str,
+        revision: u32,
+    ) -> Result<(), EngineError> {
+        let name = secret_name(release, revision);
+        match self
+            .api(namespace)
+            .delete(&name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(ClusterError::api(
+                "delete",
+                format!("Secret {name:?} in namespace {namespace:?}"),
+                e,
+            )
+            .into()),
+        }
+    }
+}
+
+fn describe(record: &ReleaseRecord) -> String {
+    format!(
+        "release Secret {:?} in namespace {:?}",
+        secret_name(&record.name, record.version),
+        record.namespace
+    )
+}
+
+impl From<SecretError> for EngineError {
+    fn from(e: SecretError) -> Self {
+        EngineError::Storage(e.to_string())
+    }
+}

@@ -1,0 +1,133 @@
+//! The controllers the test control plane lacks, played as envtest suites do:
+//! a background thread that finishes every Job (the status subresource is
+//! patched to `Complete`, or to `Failed` with a reason when the Job's name
+//! contains the failure marker) and validates every ServiceTemplate
+//! (`status.valid`, or `valid=false` with a `validationError`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Reason the played Job controller gives a failed Job.
+pub const FAILED_JOB_REASON: &str = "BackoffLimitExceeded";
+pub const FAILED_JOB_MESSAGE: &str = "Job has reached the specified backoff limit";
+
+/// Stops the played controllers when dropped.
+pub struct PlayedControllers {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for PlayedControllers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Kubectl {
+    program: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    fn run(&self, args: &[&str]) -> Option<String> {
+        let out = Command::new(&self.program)
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn items(&self, resource: &str) -> Vec<Value> {
+        self.run(&["get", resource, "-A", "-o", "json"])
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|list| list.get("items").cloned())
+            .and_then(|items| items.as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    fn patch_status(&self, resource: &str, item: &Value, patch: &Value) {
+        let text = |p: &str| item.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let _ = self.run(&[
+            "patch",
+            resource,
+            text("/metadata/name"),
+            "-n",
+            text("/metadata/namespace"),
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &patch.to_string(),
+        ]);
+    }
+}
+
+/// Starts the played controllers; `fail_marker` in a Job or ServiceTemplate
+/// name makes it fail / invalid.
+pub fn play(program: PathBuf, kubeconfig: PathBuf, fail_marker: &str) -> PlayedControllers {
+    let stop = Arc::new(AtomicBool::new(false));
+    let kubectl = Kubectl {
+        program,
+        kubeconfig,
+    };
+    let marker = fail_marker.to_string();
+    let thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for job in kubectl.items("jobs.batch") {
+                    if job.pointer("/status/conditions").is_some() {
+                        continue;
+                    }
+                    let name = job
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let now = "2026-01-01T00:00:00Z";
+                    let status = if name.contains(&marker) {
+                        json!({"status": {"startTime": now, "failed": 1, "conditions": [{
+                            "type": "Failed", "status": "True", "reason": FAILED_JOB_REASON,
+                            "message": FAILED_JOB_MESSAGE, "lastProbeTime": now, "lastTransitionTime": now}]}})
+                    } else {
+                        json!({"status": {"startTime": now, "completionTime": now, "succeeded": 1,
+                            "conditions": [{"type": "Complete", "status": "True",
+                            "lastProbeTime": now, "lastTransitionTime": now}]}})
+                    };
+                    kubectl.patch_status("jobs.batch", &job, &status);
+                }
+                let templates = "servicetemplates.k0rdent.mirantis.com";
+                for st in kubectl.items(templates) {
+                    if st.pointer("/status/valid").is_some() {
+                        continue;
+                    }
+                    let name = st
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let status = if name.contains(&marker) {
+                        json!({"status": {"valid": false, "validationError": format!("chart {name} not found")}})
+                    } else {
+                        json!({"status": {"valid": true}})
+                    };
+                    kubectl.patch_status(templates, &st, &status);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    PlayedControllers {
+        stop,
+        thread: Some(thread),
+    }
+}
