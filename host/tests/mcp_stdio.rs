@@ -2,105 +2,28 @@
 //! nobody here wrote), against a real OCI registry holding kgst and an app
 //! chart, and a catalog index on disk. No cluster: these tools never touch one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use k0rdent_test_harness::charts;
-use k0rdent_test_harness::registry::Registry;
-use oci_client::secrets::RegistryAuth;
 use serde_json::{Value, json};
 
-/// Python with the `mcp` package: `$K0RDENT_MCP_PYTHON` (scripts/test makes a venv).
-fn python_with_mcp() -> Option<PathBuf> {
-    let python = std::env::var_os("K0RDENT_MCP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/k0rdent-mcp-cache/venv-mcp/bin/python"));
-    let ok = Command::new(&python)
-        .args(["-c", "import mcp"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} has no `mcp` package; scripts/test installs it",
-            python.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no Python with the mcp SDK at {} (run scripts/test)",
-        python.display()
-    );
-    None
-}
-
-fn kgst_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kgst/charts/2.0.2");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} is missing, and CI=true requires it", dir.display());
-    }
-    eprintln!("SKIPPED: {} not found", dir.display());
-    None
-}
-
-async fn push(registry: &Registry, repo: &str, version: &str, tgz: &[u8], name: &str) {
-    let config = format!(r#"{{"apiVersion":"v2","name":"{name}","version":"{version}"}}"#);
-    charts::push_chart(
-        &registry.host(),
-        repo,
-        version,
-        tgz,
-        &config,
-        &RegistryAuth::Anonymous,
-        true,
-    )
-    .await
-    .expect("push");
-}
+mod support;
+use support::{McpFixture, kgst_dir, python_with_mcp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_lists_renders_and_gets_clear_errors_over_stdio() {
     let (Some(python), Some(kgst)) = (python_with_mcp(), kgst_dir()) else {
         return;
     };
-    let Some(registry) = Registry::plain() else {
+    let Some(McpFixture {
+        registry,
+        work,
+        repository,
+        index: index_path,
+    }) = McpFixture::start(&kgst).await
+    else {
         return;
     };
-    push(
-        &registry,
-        "charts/kgst",
-        "2.0.2",
-        &charts::tgz_from_dir(&kgst, "kgst"),
-        "kgst",
-    )
-    .await;
-    push(
-        &registry,
-        "charts/minio",
-        "14.1.2",
-        &charts::simple_chart("minio", "14.1.2"),
-        "minio",
-    )
-    .await;
-
-    let work = tempfile::tempdir().unwrap();
-    let repository = format!("oci://{}/charts", registry.host());
-    let index = json!({
-        "metadata": {"generated": "2026-11-26T00:00:00Z", "version": "test"},
-        "addons": [
-            {"name": "minio", "description": "Object storage", "supportType": "community",
-             "charts": [{"name": "minio", "versions": ["17.0.21", "14.1.2"], "repository": repository}],
-             "metadata": {"tags": ["Storage"]}},
-            {"name": "valkey", "description": "Key-value store", "supportType": "community",
-             "charts": [{"name": "valkey", "versions": ["0.1.0"], "repository": repository}]}
-        ]
-    });
-    let index_path = work.path().join("index.json");
-    std::fs::write(&index_path, index.to_string()).unwrap();
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/mcp_session.py");
     let output = Command::new(&python)
