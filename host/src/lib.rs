@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod error_chain;
 pub mod mcp;
+pub mod names;
 pub mod oci;
 pub mod plugin;
 pub mod release;

@@ -14,9 +14,6 @@ use crate::plugin::contract::{
 use crate::plugin::selection::PluginSet;
 use crate::plugin::{Plugin, PluginError, World};
 
-/// Helm's limit: release names end up in object names and labels.
-pub const MAX_RELEASE_NAME: usize = 53;
-
 #[derive(Debug, Clone)]
 pub struct RenderRequest<'a> {
     pub chart: &'a Chart,
@@ -39,11 +36,9 @@ pub struct Rendered {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderFailure {
-    #[error(
-        "release name check failed: release name {0:?}: invalid release name, must match regex \
-         ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
-    )]
-    ReleaseName(String),
+    #[error("release name check failed: {0}")]
+    // Not a `#[source]`: the message already includes it, and `{:#}` would repeat it.
+    ReleaseName(crate::release::BuildError),
     #[error(
         "values for chart {chart} are invalid:\n{}",
         format_violations(violations)
@@ -75,23 +70,9 @@ fn format_violations(violations: &[Violation]) -> String {
         .join("\n")
 }
 
-/// Helm's release-name rule: a DNS-1123 subdomain of at most 53 characters.
-pub fn valid_release_name(name: &str) -> bool {
-    let label_ok = |label: &str| {
-        !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    !name.is_empty() && name.len() <= MAX_RELEASE_NAME && name.split('.').all(label_ok)
-}
-
 pub fn render(plugins: &PluginSet, request: RenderRequest<'_>) -> Result<Rendered, RenderFailure> {
-    if !valid_release_name(&request.release.name) {
-        return Err(RenderFailure::ReleaseName(request.release.name.clone()));
-    }
+    crate::release::validate_release_name(&request.release.name)
+        .map_err(RenderFailure::ReleaseName)?;
     let chart = request.chart;
     let meta = &chart.metadata;
     let user_values = serde_json::to_string(&Value::Object(request.user_values))
@@ -164,21 +145,4 @@ pub fn helm_template_text(manifests: &[Manifest]) -> String {
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_names_follow_helms_rule() {
-        assert!(valid_release_name("kgst-release"));
-        assert!(valid_release_name("a.b-c"));
-        assert!(valid_release_name(&"a".repeat(53)));
-        assert!(!valid_release_name(&"a".repeat(54)));
-        assert!(!valid_release_name("Bad_Name"));
-        assert!(!valid_release_name("-a"));
-        assert!(!valid_release_name("a..b"));
-        assert!(!valid_release_name(""));
-    }
 }

@@ -64,17 +64,6 @@ pub struct RenderedObject {
     pub content: String,
 }
 
-/// A DNS-1123 label, as namespaces must be.
-fn valid_namespace(ns: &str) -> bool {
-    !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-')
-}
-
 /// A HelmRepository name for a repository other than the catalog's own.
 fn repository_name(repository: &str) -> String {
     let mut name: String = repository
@@ -126,7 +115,7 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
         .namespace
         .clone()
         .unwrap_or_else(|| context.default_namespace.clone());
-    if !valid_namespace(&namespace) {
+    if !crate::names::is_dns_label(&namespace) {
         return Err(format!(
             "namespace {namespace:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63); for example \"kcm-system\""
         ));
@@ -269,13 +258,5 @@ mod tests {
                 .unwrap_err()
                 .contains("--kgst-version")
         );
-    }
-
-    #[test]
-    fn namespaces_are_dns_labels() {
-        assert!(valid_namespace("kcm-system"));
-        assert!(!valid_namespace("KCM"));
-        assert!(!valid_namespace("a/b"));
-        assert!(!valid_namespace(""));
     }
 }

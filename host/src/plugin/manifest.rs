@@ -29,15 +29,7 @@ pub struct PluginManifest {
 impl PluginManifest {
     /// Checks the fields a manifest author controls, naming the first bad one.
     pub fn validate(&self) -> Result<(), String> {
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 63
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !self.name.starts_with('-')
-            && !self.name.ends_with('-');
-        if !name_ok {
+        if !crate::names::is_dns_label(&self.name) {
             return Err(format!(
                 "name {:?} must be 1-63 lower-case letters, digits or '-' (for example \"helm-renderer\")",
                 self.name

@@ -129,14 +129,7 @@ impl NewRelease {
 
 /// Helm's `ValidateReleaseName`.
 pub fn validate_release_name(name: &str) -> Result<(), BuildError> {
-    let label_ok = |label: &str| {
-        let bytes = label.as_bytes();
-        let edge_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        bytes.first().is_some_and(edge_ok)
-            && bytes.last().is_some_and(edge_ok)
-            && bytes.iter().all(|b| edge_ok(b) || *b == b'-')
-    };
-    if name.len() <= RELEASE_NAME_MAX && name.split('.').all(label_ok) {
+    if name.len() <= RELEASE_NAME_MAX && name.split('.').all(crate::names::is_dns_label) {
         Ok(())
     } else {
         Err(BuildError::ReleaseName(name.to_string()))
@@ -401,10 +394,26 @@ mod tests {
 
     #[test]
     fn release_names_follow_helms_rule() {
-        for ok in ["kgst-minio", "a", "a.b-c.d0", &"a".repeat(53)] {
+        for ok in [
+            "kgst-minio",
+            "kgst-release",
+            "a",
+            "a.b-c",
+            "a.b-c.d0",
+            &"a".repeat(53),
+        ] {
             assert!(validate_release_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "A", "-a", "a-", "a..b", "a_b", &"a".repeat(54)] {
+        for bad in [
+            "",
+            "A",
+            "Bad_Name",
+            "-a",
+            "a-",
+            "a..b",
+            "a_b",
+            &"a".repeat(54),
+        ] {
             let err = validate_release_name(bad).unwrap_err().to_string();
             assert!(err.contains("invalid release name"), "{bad}: {err}");
         }

@@ -4,6 +4,8 @@
 //! by kind install order. Documents come back one per manifest, so the host
 //! prints `---\n# Source: <source>\n<content>\n` for each.
 
+use helm_kind_order::install_key;
+
 use crate::value::Value;
 use crate::yaml;
 
@@ -14,48 +16,6 @@ pub struct Manifest {
     /// One YAML document, trimmed of surrounding whitespace.
     pub content: String,
 }
-
-/// Helm's `InstallOrder`.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
 
 const HOOK_EVENTS: &[&str] = &[
     "pre-install",
@@ -119,19 +79,9 @@ struct Entry {
     kind: String,
 }
 
-fn kind_rank(kind: &str) -> Option<usize> {
-    INSTALL_ORDER.iter().position(|k| *k == kind)
-}
-
 /// Helm's `lessByKind`, as a total order for a stable sort.
 fn by_kind(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    match (kind_rank(&a.kind), kind_rank(&b.kind)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.kind.cmp(&b.kind),
-    }
+    install_key(&a.kind).cmp(&install_key(&b.kind))
 }
 
 /// Sorts rendered `(path, text)` pairs into output order.

@@ -2,6 +2,7 @@
 //! ordered, stored in `manifest`) and hooks (stored kind ordered, run in
 //! weight-then-name order), parsed as Helm's `releaseutil` does.
 
+use helm_kind_order::install_key;
 use serde_json::Value;
 
 use crate::plugin::contract::Manifest;
@@ -11,48 +12,6 @@ pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
 pub const HOOK_DELETE_POLICY_ANNOTATION: &str = "helm.sh/hook-delete-policy";
 pub const HOOK_OUTPUT_LOG_POLICY_ANNOTATION: &str = "helm.sh/hook-output-log-policy";
-
-/// Helm v4's InstallOrder; unknown kinds go after these, by kind name.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
 
 /// One normal document of a release.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,16 +62,9 @@ pub struct DocumentError {
     pub message: String,
 }
 
-fn kind_rank(kind: &str) -> (usize, String) {
-    match INSTALL_ORDER.iter().position(|k| *k == kind) {
-        Some(i) => (i, String::new()),
-        None => (INSTALL_ORDER.len(), kind.to_string()),
-    }
-}
-
 /// Stable sort by Helm's install order.
 pub fn sort_for_install(docs: &mut [Document]) {
-    docs.sort_by_key(|d| kind_rank(d.kind()));
+    docs.sort_by(|a, b| install_key(a.kind()).cmp(&install_key(b.kind())));
 }
 
 /// Splits rendered manifests into normal documents and hooks. A document
@@ -192,7 +144,8 @@ pub fn split(rendered: &[Manifest]) -> Result<SplitDocuments, DocumentError> {
         out.hooks.push((doc, record));
     }
     sort_for_install(&mut out.manifests);
-    out.hooks.sort_by_key(|(d, _)| kind_rank(d.kind()));
+    out.hooks
+        .sort_by(|(a, _), (b, _)| install_key(a.kind()).cmp(&install_key(b.kind())));
     Ok(out)
 }
 
