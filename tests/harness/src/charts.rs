@@ -151,7 +151,6 @@ pub fn tgz_from_dir(dir: &std::path::Path, top: &str) -> Vec<u8> {
 
 /// `../shared/fixtures/kgst/charts` beside the repository, when present.
 pub fn shared_kgst_charts() -> Option<std::path::PathBuf> {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = here.join("../../../shared/fixtures/kgst/charts");
+    let dir = kgst_oracle::shared_beside_checkout().join("fixtures/kgst/charts");
     dir.is_dir().then(|| dir.canonicalize().unwrap())
 }

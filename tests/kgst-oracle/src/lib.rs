@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub fn fixtures() -> Option<PathBuf> {
     let dir = match std::env::var_os("KGST_FIXTURES") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/kgst"),
+        None => shared_beside_checkout().join("fixtures/kgst"),
     };
     if dir.is_dir() {
         return Some(dir.canonicalize().expect("fixtures path resolves"));
@@ -26,6 +26,21 @@ pub fn fixtures() -> Option<PathBuf> {
     }
     eprintln!("SKIPPED: kgst oracle not found at {}", dir.display());
     None
+}
+
+/// `shared/` beside the checkout that is running the tests. Found from the
+/// running test's package folder (cargo sets `CARGO_MANIFEST_DIR` at run time),
+/// not from this crate's build-time path: build caches are shared between
+/// clones, and a path baked in at build time can name another clone.
+pub fn shared_beside_checkout() -> PathBuf {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
+        .ancestors()
+        .map(|dir| dir.join("shared"))
+        .find(|shared| shared.join("fixtures").is_dir())
+        .unwrap_or_else(|| start.join("../../../shared"))
 }
 
 /// One oracle case: helm's arguments and what helm v4.1.4 printed.
