@@ -46,6 +46,25 @@ pub struct TemplateArgs {
     pub plugins: PluginArgs,
 }
 
+/// A CHART argument as Helm takes it: a folder, a .tgz, or an oci:// reference.
+pub async fn load_chart_arg(
+    chart_arg: &str,
+    version: Option<&str>,
+    registry: &RegistryArgs,
+) -> anyhow::Result<Chart> {
+    let limits = ArchiveLimits::default();
+    if chart_arg.starts_with("oci://") {
+        let reference = ChartRef::parse(chart_arg, version)?;
+        let pulled = registry
+            .source(&reference.registry)?
+            .pull(&reference)
+            .await?;
+        Ok(Chart::from_archive(&pulled.bytes, &limits)?)
+    } else {
+        Ok(load_chart_path(Path::new(chart_arg), &limits)?)
+    }
+}
+
 pub async fn template(args: TemplateArgs) -> anyhow::Result<()> {
     let (_host, plugins) = args.plugins.load()?;
     print!("{}", template_text(args, &plugins).await?);
@@ -60,18 +79,7 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
         _ => unreachable!("clap allows one or two positionals"),
     };
     let user_values = args.values.merge().map_err(anyhow::Error::msg)?;
-    let limits = ArchiveLimits::default();
-    let chart = if chart_arg.starts_with("oci://") {
-        let reference = ChartRef::parse(&chart_arg, args.version.as_deref())?;
-        let pulled = args
-            .registry
-            .source(&reference.registry)?
-            .pull(&reference)
-            .await?;
-        Chart::from_archive(&pulled.bytes, &limits)?
-    } else {
-        load_chart_path(Path::new(&chart_arg), &limits)?
-    };
+    let chart = load_chart_arg(&chart_arg, args.version.as_deref(), &args.registry).await?;
     let mut api_versions = vec!["v1".to_string()];
     api_versions.extend(args.api_versions);
     let request = RenderRequest {

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod chart;
 pub mod cli_chart;
+pub mod cli_release;
 pub mod cli_template;
 pub mod cluster;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod error_chain;
 pub mod mcp;
 pub mod names;
 pub mod oci;
+pub mod ops;
 pub mod plugin;
 pub mod release;
 pub mod render;

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 
+use k0rdent_mcp::cli_release;
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs, shutdown_signal};
+use k0rdent_mcp::release::engine::InstallMode;
 
 #[derive(Debug, Parser)]
 #[command(name = "k0rdent-mcp", version, about, long_about = None)]
@@ -28,6 +30,18 @@ enum Command {
     },
     /// Render a chart like `helm template`, through the sandboxed validator and renderer plugins.
     Template(Box<k0rdent_mcp::cli_template::TemplateArgs>),
+    /// Install a chart as a new release (helm install).
+    Install(Box<k0rdent_mcp::cli_release::InstallArgs>),
+    /// Upgrade a release; with --install, install it when missing (helm upgrade [--install]).
+    Upgrade(Box<k0rdent_mcp::cli_release::InstallArgs>),
+    /// Roll a release back to an earlier revision (helm rollback).
+    Rollback(Box<k0rdent_mcp::cli_release::RollbackArgs>),
+    /// Remove a release; objects the chart keeps stay and are listed (helm uninstall).
+    Uninstall(Box<k0rdent_mcp::cli_release::UninstallArgs>),
+    /// A release's revisions, oldest first (helm history).
+    History(Box<k0rdent_mcp::cli_release::HistoryArgs>),
+    /// Releases and their latest revision (helm list).
+    List(Box<k0rdent_mcp::cli_release::ListArgs>),
     /// Work with Helm charts in OCI registries.
     Chart {
         #[command(subcommand)]
@@ -88,6 +102,16 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Chart {
             command: ChartCommand::Pull(args),
         } => tokio::runtime::Runtime::new()?.block_on(k0rdent_mcp::cli_chart::pull(args)),
+        Command::Install(args) => {
+            runtime()?.block_on(cli_release::install(*args, InstallMode::Install))
+        }
+        Command::Upgrade(args) => {
+            runtime()?.block_on(cli_release::install(*args, InstallMode::Upgrade))
+        }
+        Command::Rollback(args) => runtime()?.block_on(cli_release::rollback(*args)),
+        Command::Uninstall(args) => runtime()?.block_on(cli_release::uninstall(*args)),
+        Command::History(args) => runtime()?.block_on(cli_release::history(*args)),
+        Command::List(args) => runtime()?.block_on(cli_release::list(*args)),
     }
 }
 
@@ -99,4 +123,11 @@ async fn serve_stdio(server: K0rdentMcp) -> anyhow::Result<()> {
         _ = shutdown_signal() => { tracing::info!("shutting down on signal"); }
     }
     Ok(())
+}
+
+/// Multi-threaded: plugin calls run in `block_in_place`.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

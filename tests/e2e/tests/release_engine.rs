@@ -3,168 +3,19 @@
 //! kubectl and with real helm v4 reading the releases we store.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
-use clap::Parser;
-use k0rdent_mcp::chart::{ArchiveLimits, Chart, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
-use k0rdent_mcp::config::PluginArgs;
+use k0rdent_mcp::release::Status;
 use k0rdent_mcp::release::engine::{
-    EngineError, EngineOptions, InstallAction, InstallRequest, ReleaseEngine, ReleaseStore,
+    EngineError, EngineOptions, InstallAction, ReleaseEngine, ReleaseStore,
 };
-use k0rdent_mcp::release::{Status, secret_name};
 use k0rdent_test_harness::cluster::ControlPlane;
 use k0rdent_test_harness::controllers::FAILED_JOB_REASON;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-const NS: &str = "kcm-system";
+mod support;
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    plugins: PluginArgs,
-}
-
-fn values(v: Value) -> Map<String, Value> {
-    v.as_object().unwrap().clone()
-}
-
-fn kgst_chart() -> Option<(PathBuf, Chart)> {
-    let dir = kgst_oracle::fixtures()?.join("charts/2.0.2");
-    let chart = load_chart_path(&dir, &ArchiveLimits::default()).expect("kgst 2.0.2 loads");
-    Some((dir, chart))
-}
-
-fn helm_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("K0RDENT_MCP_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/k0rdent-mcp-cache"))
-        .join("tools/helm");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED (helm parts): no helm at {}", path.display());
-        None
-    }
-}
-
-/// Real helm v4 with the control plane's kubeconfig and private state dirs.
-fn helm(plane: &ControlPlane, args: &[&str]) -> Result<String, String> {
-    let Some(helm) = helm_binary() else {
-        return Err("no helm".into());
-    };
-    let home = plane.dir.path().join("helm-home");
-    let out = Command::new(helm)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .arg(format!("--kubeconfig={}", plane.kubeconfig.display()))
-        .args(args)
-        .output()
-        .expect("running helm");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn get_json(plane: &ControlPlane, args: &[&str]) -> Option<Value> {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["-n", NS, "-o", "json", "--show-managed-fields"]);
-    plane
-        .kubectl_as(&plane.kubeconfig, &all)
-        .ok()
-        .map(|t| serde_json::from_str(&t).unwrap())
-}
-
-fn release_secret_status(plane: &ControlPlane, release: &str, revision: u32) -> Option<String> {
-    get_json(plane, &["secret", &secret_name(release, revision)]).map(|s| {
-        s.pointer("/metadata/labels/status")
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_string()
-    })
-}
-
-const ST: &str = "servicetemplates.k0rdent.mirantis.com";
-const HR: &str = "helmrepositories.source.toolkit.fluxcd.io";
-
-fn assert_owned_by_helm(object: &Value, release: &str) {
-    assert_eq!(
-        object.pointer("/metadata/labels/app.kubernetes.io~1managed-by"),
-        Some(&json!("Helm")),
-        "{object}"
-    );
-    assert_eq!(
-        object.pointer("/metadata/annotations/meta.helm.sh~1release-name"),
-        Some(&json!(release))
-    );
-    assert_eq!(
-        object.pointer("/metadata/annotations/meta.helm.sh~1release-namespace"),
-        Some(&json!(NS))
-    );
-    let managers: Vec<(&str, &str)> = object
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["manager"].as_str().unwrap(),
-                m["operation"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert!(managers.contains(&("helm", "Apply")), "{managers:?}");
-}
-
-struct Env {
-    plane: ControlPlane,
-    cluster: Cluster,
-    plugins: k0rdent_mcp::plugin::selection::PluginSet,
-    _host: k0rdent_mcp::plugin::PluginHost,
-    chart_dir: PathBuf,
-    chart: Chart,
-}
-
-async fn start() -> Option<Env> {
-    let (chart_dir, chart) = kgst_chart()?;
-    let plane = ControlPlane::start()?;
-    plane.kubectl(&["create", "namespace", NS]);
-    let client = connect(&ClusterSource::Kubeconfig(plane.kubeconfig.clone()), None)
-        .await
-        .expect("client from the harness kubeconfig");
-    let (host, plugins) = Cli::parse_from(["test", "--plugin-cache-dir", "none"])
-        .plugins
-        .load()
-        .expect("embedded plugins load");
-    Some(Env {
-        plane,
-        cluster: Cluster::new(client),
-        plugins,
-        _host: host,
-        chart_dir,
-        chart,
-    })
-}
-
-impl Env {
-    fn engine(&self) -> ReleaseEngine<'_> {
-        ReleaseEngine::new(&self.cluster, &self.plugins, EngineOptions::default())
-    }
-
-    fn request(&self, release: &str, chart_value: &str) -> InstallRequest<'_> {
-        InstallRequest {
-            release: release.into(),
-            namespace: NS.into(),
-            chart: &self.chart,
-            values: values(json!({ "chart": chart_value })),
-        }
-    }
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
@@ -177,10 +28,24 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
 
     // Install: hooks (HelmRepository, verify Job) first, then the ServiceTemplate.
     let out = engine
-        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"))
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &quiet())
         .await
         .expect("install");
     assert_eq!((out.action, out.revision), (InstallAction::Installed, 1));
+    assert_eq!(
+        out.service_templates.len(),
+        1,
+        "{:?}",
+        out.service_templates
+    );
+    assert_eq!(out.service_templates[0].name, "minio-14-1-2");
+    assert_eq!(out.service_templates[0].valid, Some(true));
+    let hooks_applied: Vec<&str> = out.hooks.iter().map(|k| k.kind.as_str()).collect();
+    assert_eq!(
+        hooks_applied,
+        ["HelmRepository", "Job"],
+        "hooks in Helm's order"
+    );
     let repo = get_json(plane, &[HR, "k0rdent-catalog"]).expect("HelmRepository hook");
     assert!(
         repo.pointer("/metadata/labels/app.kubernetes.io~1managed-by")
@@ -219,11 +84,29 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
         assert_eq!(row["status"], "deployed");
         assert_eq!(row["revision"], "1");
         assert_eq!(row["chart"], "kgst-2.0.2");
+        let got = |what: &str| helm(plane, &["get", what, "kgst-minio", "-n", NS]).unwrap();
+        assert!(
+            got("values").contains("chart: minio:14.1.2"),
+            "{}",
+            got("values")
+        );
+        assert!(got("manifest").contains("name: minio-14-1-2"));
+        let hooks = got("hooks");
+        assert!(
+            hooks.contains("kind: HelmRepository") && hooks.contains("kind: Job"),
+            "{hooks}"
+        );
+        assert!(!record.info.notes.trim().is_empty(), "kgst has NOTES.txt");
+        assert!(
+            got("notes").contains(record.info.notes.trim()),
+            "{}",
+            got("notes")
+        );
     }
 
     // Same chart and values: no new revision.
     let again = engine
-        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"))
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &quiet())
         .await
         .expect("re-install");
     assert_eq!(
@@ -235,7 +118,7 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
     // Other values: revision 2 deployed, 1 superseded; the old
     // ServiceTemplate is dropped from the manifest but kept by policy.
     let up = engine
-        .upgrade_install(env.request("kgst-minio", "minio:14.1.3"))
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.3"), &quiet())
         .await
         .expect("upgrade");
     assert_eq!((up.action, up.revision), (InstallAction::Upgraded, 2));
@@ -287,7 +170,7 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
     pending.info.status = Some(Status::PendingUpgrade);
     store.create(&pending, &BTreeMap::new()).await.unwrap();
     let err = engine
-        .upgrade_install(env.request("kgst-minio", "minio:14.1.4"))
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.4"), &quiet())
         .await
         .unwrap_err()
         .to_string();
@@ -299,7 +182,10 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
     store.delete("kgst-minio", NS, 3).await.unwrap();
 
     // Uninstall: Secrets go, kept objects stay and are reported.
-    let gone = engine.uninstall("kgst-minio", NS).await.expect("uninstall");
+    let gone = engine
+        .uninstall("kgst-minio", NS, &quiet())
+        .await
+        .expect("uninstall");
     assert_eq!(gone.secrets_deleted.len(), 2);
     assert!(gone.deleted.is_empty(), "{:?}", gone.deleted);
     let kept: Vec<&str> = gone.kept.iter().map(|k| k.name.as_str()).collect();
@@ -323,7 +209,7 @@ async fn a_failing_verify_job_fails_the_install_and_another_release_cannot_take_
     let engine = env.engine();
 
     let err = engine
-        .upgrade_install(env.request("kgst-missing", "missing:1.0.0"))
+        .upgrade_install(env.request("kgst-missing", "missing:1.0.0"), &quiet())
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -356,11 +242,11 @@ async fn a_failing_verify_job_fails_the_install_and_another_release_cannot_take_
 
     // Another release may not take over an object this one owns.
     engine
-        .upgrade_install(env.request("kgst-a", "minio:14.1.2"))
+        .upgrade_install(env.request("kgst-a", "minio:14.1.2"), &quiet())
         .await
         .expect("install a");
     let err = engine
-        .upgrade_install(env.request("kgst-b", "minio:14.1.2"))
+        .upgrade_install(env.request("kgst-b", "minio:14.1.2"), &quiet())
         .await
         .unwrap_err()
         .to_string();
@@ -384,7 +270,7 @@ async fn a_failing_verify_job_fails_the_install_and_another_release_cannot_take_
     .unwrap();
     let as_nobody = Cluster::new(client);
     let err = ReleaseEngine::new(&as_nobody, &env.plugins, EngineOptions::default())
-        .upgrade_install(env.request("kgst-c", "minio:14.1.2"))
+        .upgrade_install(env.request("kgst-c", "minio:14.1.2"), &quiet())
         .await
         .unwrap_err()
         .to_string();
@@ -394,22 +280,49 @@ async fn a_failing_verify_job_fails_the_install_and_another_release_cannot_take_
 
 /// Interop both ways with real helm v4 on the same release.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_helm_upgrades_our_release_and_we_upgrade_theirs() {
+async fn real_helm_v4_upgrades_our_release_and_we_upgrade_theirs() {
+    interop(helm_binary().is_some(), helm).await;
+}
+
+/// The same with real helm v3.17.2, which reads releases with its own
+/// (older) types and patches client-side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_helm_v3_upgrades_our_release_and_we_upgrade_theirs() {
+    interop(helm3_binary().is_some(), helm3).await;
+}
+
+type HelmCli = fn(&ControlPlane, &[&str]) -> Result<String, String>;
+
+async fn interop(available: bool, helm: HelmCli) {
+    if !available {
+        assert!(std::env::var_os("CI").is_none(), "CI must have both helms");
+        return;
+    }
     let Some(env) = start().await else {
         return;
     };
-    if helm_binary().is_none() {
-        return;
-    }
     let plane = &env.plane;
     let _controllers = plane.play_controllers("missing");
     let engine = env.engine();
     let chart_dir = env.chart_dir.display().to_string();
 
     engine
-        .upgrade_install(env.request("ours", "minio:14.1.2"))
+        .upgrade_install(env.request("ours", "minio:14.1.2"), &quiet())
         .await
         .expect("our install");
+    let list: Value =
+        serde_json::from_str(&helm(plane, &["list", "-n", NS, "-o", "json"]).unwrap()).unwrap();
+    assert_eq!(
+        (&list[0]["name"], &list[0]["status"], &list[0]["revision"]),
+        (&json!("ours"), &json!("deployed"), &json!("1")),
+        "{list}"
+    );
+    let values = helm(plane, &["get", "values", "ours", "-n", NS]).unwrap();
+    assert!(values.contains("chart: minio:14.1.2"), "{values}");
+    let manifest = helm(plane, &["get", "manifest", "ours", "-n", NS]).unwrap();
+    assert!(manifest.contains("kind: ServiceTemplate"), "{manifest}");
+    let hooks = helm(plane, &["get", "hooks", "ours", "-n", NS]).unwrap();
+    assert!(hooks.contains("name: verify-job-minio-14-1-2"), "{hooks}");
     helm(
         plane,
         &[
@@ -433,6 +346,29 @@ async fn real_helm_upgrades_our_release_and_we_upgrade_theirs() {
         release_secret_status(plane, "ours", 1).as_deref(),
         Some("superseded")
     );
+    // And we upgrade again what helm wrote.
+    let out = engine
+        .upgrade_install(env.request("ours", "minio:14.1.4"), &quiet())
+        .await
+        .expect("we upgrade after helm");
+    assert_eq!((out.action, out.revision), (InstallAction::Upgraded, 3));
+    let history: Value =
+        serde_json::from_str(&helm(plane, &["history", "ours", "-n", NS, "-o", "json"]).unwrap())
+            .unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["superseded", "superseded", "deployed"],
+        "{history}"
+    );
+    let gone = helm(plane, &["uninstall", "ours", "-n", NS]).expect("helm uninstalls ours");
+    assert!(gone.contains("kept due to the resource policy"), "{gone}");
+    assert!(engine.history("ours", NS).await.unwrap().is_empty());
 
     helm(
         plane,
@@ -451,7 +387,7 @@ async fn real_helm_upgrades_our_release_and_we_upgrade_theirs() {
     )
     .expect("helm install");
     let out = engine
-        .upgrade_install(env.request("theirs", "nginx:1.0.1"))
+        .upgrade_install(env.request("theirs", "nginx:1.0.1"), &quiet())
         .await
         .expect("we upgrade helm's release");
     assert_eq!((out.action, out.revision), (InstallAction::Upgraded, 2));
@@ -463,4 +399,15 @@ async fn real_helm_upgrades_our_release_and_we_upgrade_theirs() {
         serde_json::from_str(&helm(plane, &["history", "theirs", "-n", NS, "-o", "json"]).unwrap())
             .unwrap();
     assert_eq!(history[1]["status"], "deployed", "{history}");
+    let gone = engine
+        .uninstall("theirs", NS, &quiet())
+        .await
+        .expect("we uninstall helm's release");
+    assert_eq!(gone.secrets_deleted.len(), 2);
+    assert_eq!(
+        helm(plane, &["list", "-n", NS, "-o", "json"])
+            .unwrap()
+            .trim(),
+        "[]"
+    );
 }

@@ -246,7 +246,22 @@ impl ControlPlane {
     /// Plays the missing Job and ServiceTemplate controllers until dropped;
     /// see [`crate::controllers`].
     pub fn play_controllers(&self, fail_marker: &str) -> crate::controllers::PlayedControllers {
-        crate::controllers::play(self.kubectl.clone(), self.kubeconfig.clone(), fail_marker)
+        self.play_controllers_with(fail_marker, fail_marker)
+    }
+
+    /// As [`Self::play_controllers`], with separate markers for failing Jobs
+    /// and invalid ServiceTemplates.
+    pub fn play_controllers_with(
+        &self,
+        job_marker: &str,
+        template_marker: &str,
+    ) -> crate::controllers::PlayedControllers {
+        crate::controllers::play(
+            self.kubectl.clone(),
+            self.kubeconfig.clone(),
+            job_marker,
+            template_marker,
+        )
     }
 
     pub fn pids(&self) -> (Option<u32>, Option<u32>) {

@@ -73,15 +73,20 @@ impl Kubectl {
     }
 }
 
-/// Starts the played controllers; `fail_marker` in a Job or ServiceTemplate
-/// name makes it fail / invalid.
-pub fn play(program: PathBuf, kubeconfig: PathBuf, fail_marker: &str) -> PlayedControllers {
+/// Starts the played controllers; `job_marker` in a Job name makes it fail,
+/// `template_marker` in a ServiceTemplate name makes it invalid.
+pub fn play(
+    program: PathBuf,
+    kubeconfig: PathBuf,
+    job_marker: &str,
+    template_marker: &str,
+) -> PlayedControllers {
     let stop = Arc::new(AtomicBool::new(false));
     let kubectl = Kubectl {
         program,
         kubeconfig,
     };
-    let marker = fail_marker.to_string();
+    let (job_marker, template_marker) = (job_marker.to_string(), template_marker.to_string());
     let thread = {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -95,7 +100,7 @@ pub fn play(program: PathBuf, kubeconfig: PathBuf, fail_marker: &str) -> PlayedC
                         .and_then(Value::as_str)
                         .unwrap_or("");
                     let now = "2026-01-01T00:00:00Z";
-                    let status = if name.contains(&marker) {
+                    let status = if name.contains(&job_marker) {
                         json!({"status": {"startTime": now, "failed": 1, "conditions": [{
                             "type": "Failed", "status": "True", "reason": FAILED_JOB_REASON,
                             "message": FAILED_JOB_MESSAGE, "lastProbeTime": now, "lastTransitionTime": now}]}})
@@ -115,7 +120,7 @@ pub fn play(program: PathBuf, kubeconfig: PathBuf, fail_marker: &str) -> PlayedC
                         .pointer("/metadata/name")
                         .and_then(Value::as_str)
                         .unwrap_or("");
-                    let status = if name.contains(&marker) {
+                    let status = if name.contains(&template_marker) {
                         json!({"status": {"valid": false, "validationError": format!("chart {name} not found")}})
                     } else {
                         json!({"status": {"valid": true}})

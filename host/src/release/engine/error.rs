@@ -42,6 +42,47 @@ pub enum EngineError {
         #[source]
         source: Box<EngineError>,
     },
+    /// The upgrade failed and the release was rolled back (rollback on
+    /// failure); the cluster is as the previous revision left it.
+    #[error(
+        "{operation} FAILED: release {release:?} revision {revision} failed and was rolled back to revision \
+         {rolled_back_to} (recorded as revision {rollback_revision}): {source}"
+    )]
+    RolledBack {
+        operation: &'static str,
+        release: String,
+        revision: u32,
+        rolled_back_to: u32,
+        rollback_revision: u32,
+        #[source]
+        source: Box<EngineError>,
+    },
+    /// The upgrade failed and so did the rollback after it.
+    #[error(
+        "{operation} FAILED: release {release:?} revision {revision} failed: {source}; the rollback to revision \
+         {rolled_back_to} failed too: {rollback}; fix: inspect with `k0rdent-mcp history {release}` and roll back by hand"
+    )]
+    RollbackFailed {
+        operation: &'static str,
+        release: String,
+        revision: u32,
+        rolled_back_to: u32,
+        #[source]
+        source: Box<EngineError>,
+        rollback: Box<EngineError>,
+    },
+    #[error(
+        "release {release:?} in namespace {namespace:?} has no revision {revision}; fix: pick one of {available}"
+    )]
+    NoSuchRevision {
+        release: String,
+        namespace: String,
+        revision: u32,
+        available: String,
+    },
+    /// The caller cancelled while the engine was waiting.
+    #[error("cancelled by the caller during {during}")]
+    Cancelled { during: String },
     #[error(
         "release {release:?} in namespace {namespace:?} not found; fix: check the name and namespace (helm list -n {namespace})"
     )]
@@ -51,7 +92,23 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(super) fn history(release: &str, namespace: &str, source: HistoryError) -> Self {
+    /// `another operation (install/upgrade/rollback) is in progress`.
+    pub fn in_progress(release: &str, namespace: &str) -> Self {
+        Self::history(release, namespace, HistoryError::OperationInProgress)
+    }
+
+    /// The error at the root of a failed operation (what went wrong, without
+    /// the "FAILED, rolled back" wrapping).
+    pub fn root(&self) -> &EngineError {
+        match self {
+            EngineError::Failed { source, .. }
+            | EngineError::RolledBack { source, .. }
+            | EngineError::RollbackFailed { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    pub(crate) fn history(release: &str, namespace: &str, source: HistoryError) -> Self {
         let fix = match source {
             HistoryError::OperationInProgress => format!(
                 "wait for the running operation to finish; if none is running (a crashed client), \

@@ -12,6 +12,7 @@ use crate::cluster::{Cluster, JobOutcome, ObjectKey, wait_for_job};
 use crate::release::{HookEvent, HookPhase, RecordTime, ReleaseRecord, delete_policy};
 
 use super::clock;
+use super::control::{Control, Step};
 use super::documents::execution_order;
 use super::error::EngineError;
 use super::storage::ReleaseStore;
@@ -23,6 +24,7 @@ pub(super) struct HookRun<'a> {
     pub cluster: &'a Cluster,
     pub store: &'a ReleaseStore<'a>,
     pub timeout: Duration,
+    pub control: &'a Control,
 }
 
 impl HookRun<'_> {
@@ -33,8 +35,15 @@ impl HookRun<'_> {
         record: &mut ReleaseRecord,
         labels: &BTreeMap<String, String>,
         event: HookEvent,
+        created: &mut Vec<ObjectKey>,
     ) -> Result<(), EngineError> {
         let order = execution_order(&record.hooks, event);
+        if !order.is_empty() {
+            self.control.report(
+                Step::Hooks,
+                format!("running {} {} hook(s)", order.len(), event.as_str()),
+            );
+        }
         let mut succeeded: Vec<(usize, ObjectKey)> = Vec::new();
         for &i in &order {
             let hook = record.hooks[i].clone();
@@ -57,13 +66,28 @@ impl HookRun<'_> {
             self.store.update(record, labels).await?;
             record.hooks[i].last_run.phase = HookPhase::Unknown;
 
-            let outcome = match self.cluster.apply(&key, &object).await {
+            let applied = self.cluster.apply(&key, &object).await;
+            if applied.is_ok() {
+                created.push(key.clone());
+            }
+            let outcome = match applied {
                 Err(e) => Err(fail(e.to_string())),
                 Ok(_) if hook.kind == "Job" => {
                     let ns = key.namespace.clone().unwrap_or_default();
-                    match wait_for_job(self.cluster, &ns, &key.name, self.timeout).await? {
-                        JobOutcome::Complete => Ok(()),
-                        failed @ JobOutcome::Failed { .. } => {
+                    self.control.report(
+                        Step::VerifyJob,
+                        format!("waiting for Job {ns}/{} ({})", key.name, hook.path),
+                    );
+                    let waited = tokio::select! {
+                        outcome = wait_for_job(self.cluster, &ns, &key.name, self.timeout) => Some(outcome?),
+                        () = self.control.cancel.cancelled() => None,
+                    };
+                    match waited {
+                        None => Err(EngineError::Cancelled {
+                            during: format!("the wait for Job {ns}/{}", key.name),
+                        }),
+                        Some(JobOutcome::Complete) => Ok(()),
+                        Some(failed @ JobOutcome::Failed { .. }) => {
                             let JobOutcome::Failed {
                                 reason, message, ..
                             } = &failed
@@ -78,7 +102,7 @@ impl HookRun<'_> {
                                 key.name
                             )))
                         }
-                        timed_out @ JobOutcome::TimedOut { .. } => Err(fail(format!(
+                        Some(timed_out @ JobOutcome::TimedOut { .. }) => Err(fail(format!(
                             "job {} did not finish within {}s\n{}\nfix: check that the cluster runs Jobs \
                              (controllers, image pulls) or raise the hook timeout",
                             key.name,

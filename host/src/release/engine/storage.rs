@@ -8,8 +8,8 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::release::{
-    ReleaseRecord, SecretError, SecretWrite, StoredRelease, history_selector, release_from_secret,
-    release_secret, secret_name, sort_by_revision,
+    ALL_RELEASES_SELECTOR, ReleaseRecord, SecretError, SecretWrite, StoredRelease,
+    history_selector, release_from_secret, release_secret, secret_name, sort_by_revision,
 };
 
 use super::error::EngineError;
@@ -54,6 +54,32 @@ impl<'a> ReleaseStore<'a> {
         Ok(out)
     }
 
+    /// Every revision of every release in `namespace` (all namespaces when
+    /// `None`), oldest first per release.
+    pub async fn all(&self, namespace: Option<&str>) -> Result<Vec<StoredRelease>, EngineError> {
+        let api: Api<Secret> = match namespace {
+            Some(ns) => self.api(ns),
+            None => Api::all(self.cluster.client().clone()),
+        };
+        let list = api
+            .list(&ListParams::default().labels(ALL_RELEASES_SELECTOR))
+            .await
+            .map_err(|e| {
+                let scope = namespace
+                    .map(|ns| format!("in namespace {ns:?}"))
+                    .unwrap_or_else(|| "in all namespaces".into());
+                ClusterError::api("list", format!("release Secrets {scope}"), e)
+            })?;
+        let mut out = Vec::new();
+        for secret in list.items {
+            let value =
+                serde_json::to_value(&secret).map_err(|e| EngineError::Internal(e.to_string()))?;
+            out.push(release_from_secret(&value)?);
+        }
+        sort_by_revision(&mut out);
+        Ok(out)
+    }
+
     fn secret(
         record: &ReleaseRecord,
         labels: &BTreeMap<String, String>,
@@ -69,11 +95,19 @@ impl<'a> ReleaseStore<'a> {
         labels: &BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let secret = Self::secret(record, labels, SecretWrite::Create)?;
-        self.api(&record.namespace)
+        match self
+            .api(&record.namespace)
             .create(&PostParams::default(), &secret)
             .await
-            .map_err(|e| ClusterError::api("create", describe(record), e))?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // The revision's Secret is the lock: whoever creates it first
+            // runs; the other lost the race to a concurrent operation.
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(EngineError::in_progress(&record.name, &record.namespace))
+            }
+            Err(e) => Err(ClusterError::api("create", describe(record), e).into()),
+        }
     }
 
     /// Unconditional PUT, as Helm's driver does.

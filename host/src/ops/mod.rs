@@ -1,0 +1,106 @@
+//! Release operations shared by the CLI (`install`, `upgrade`, `rollback`,
+//! `uninstall`, `history`, `list`) and the MCP tools: one code path from a
+//! loaded chart and values to a report, so both surfaces behave and answer
+//! alike.
+
+mod cluster_args;
+mod report;
+
+pub use cluster_args::{ClusterArgs, EngineArgs};
+pub use report::{
+    HistoryRow, ListRow, ReleaseReport, UninstallReport, history_rows, list_rows, object_ref,
+};
+
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+use crate::cluster::Cluster;
+use crate::plugin::selection::PluginSet;
+use crate::release::engine::{
+    Control, EngineError, EngineOptions, InstallMode, InstallRequest, ReleaseEngine,
+};
+
+/// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
+#[allow(clippy::too_many_arguments)]
+pub async fn install(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    chart: &Chart,
+    release: &str,
+    namespace: &str,
+    values: Map<String, Value>,
+    mode: InstallMode,
+    control: &Control,
+) -> Result<ReleaseReport, EngineError> {
+    let engine = ReleaseEngine::new(cluster, plugins, options);
+    let outcome = engine
+        .upgrade_install(
+            InstallRequest {
+                release: release.to_string(),
+                namespace: namespace.to_string(),
+                chart,
+                values,
+                mode,
+            },
+            control,
+        )
+        .await?;
+    Ok(ReleaseReport::from_outcome(&outcome))
+}
+
+pub async fn rollback(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    release: &str,
+    namespace: &str,
+    revision: Option<u32>,
+    control: &Control,
+) -> Result<ReleaseReport, EngineError> {
+    let engine = ReleaseEngine::new(cluster, plugins, options);
+    let outcome = engine
+        .rollback(release, namespace, revision, control)
+        .await?;
+    Ok(ReleaseReport::from_outcome(&outcome))
+}
+
+pub async fn uninstall(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    release: &str,
+    namespace: &str,
+    control: &Control,
+) -> Result<UninstallReport, EngineError> {
+    let engine = ReleaseEngine::new(cluster, plugins, options);
+    let outcome = engine.uninstall(release, namespace, control).await?;
+    Ok(UninstallReport::from_outcome(namespace, &outcome))
+}
+
+pub async fn history(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    release: &str,
+    namespace: &str,
+) -> Result<Vec<HistoryRow>, EngineError> {
+    let engine = ReleaseEngine::new(cluster, plugins, EngineOptions::default());
+    let history = engine.history(release, namespace).await?;
+    if history.is_empty() {
+        return Err(EngineError::NotFound {
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+        });
+    }
+    Ok(history_rows(&history))
+}
+
+pub async fn list(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    namespace: Option<&str>,
+    all: bool,
+) -> Result<Vec<ListRow>, EngineError> {
+    let engine = ReleaseEngine::new(cluster, plugins, EngineOptions::default());
+    Ok(list_rows(&engine.list(namespace, all).await?))
+}

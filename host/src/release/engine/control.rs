@@ -1,0 +1,73 @@
+//! What a caller can see and steer while an operation runs: progress steps
+//! (MCP progress notifications, CLI lines) and cancellation. Cancelling stops
+//! the *waits* (hook Jobs, ServiceTemplate validation); the operation then
+//! finishes the way a failure does, so the release is never half-applied.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+/// The steps of an install, in the order they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    Pull,
+    Validate,
+    Render,
+    Hooks,
+    VerifyJob,
+    Apply,
+    Validation,
+    Rollback,
+    Uninstall,
+    Done,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Pull => "pull",
+            Step::Validate => "validate",
+            Step::Render => "render",
+            Step::Hooks => "hooks",
+            Step::VerifyJob => "verify-job",
+            Step::Apply => "apply",
+            Step::Validation => "servicetemplate-validation",
+            Step::Rollback => "rollback",
+            Step::Uninstall => "uninstall",
+            Step::Done => "done",
+        }
+    }
+}
+
+pub type ProgressSink = Arc<dyn Fn(Step, &str) + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct Control {
+    pub cancel: CancellationToken,
+    progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Control {
+    pub fn new(cancel: CancellationToken, progress: Option<ProgressSink>) -> Self {
+        Control { cancel, progress }
+    }
+
+    pub fn report(&self, step: Step, message: impl AsRef<str>) {
+        if let Some(sink) = &self.progress {
+            sink(step, message.as_ref());
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}

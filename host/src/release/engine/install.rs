@@ -1,0 +1,289 @@
+//! `helm upgrade --install`.
+
+use std::collections::BTreeMap;
+
+use crate::plugin::contract::{Capabilities, ReleaseInfo as RenderRelease};
+use crate::release::{
+    ApplyMethod, HookEvent, HookRecord, NewRelease, Revision, Status, StoredRelease,
+    chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
+    upgrade_base, upgrade_should_install, validate_release_name,
+};
+use crate::render::{RenderRequest, render};
+
+use super::control::{Control, Step};
+use super::documents::{manifest_text, split};
+use super::error::EngineError;
+use super::revision::Applied;
+use super::validity::wait_for_validity;
+use super::{InstallAction, InstallMode, InstallRequest, ReleaseEngine, ReleaseOutcome, clock};
+
+impl ReleaseEngine<'_> {
+    /// `helm upgrade --install`.
+    pub async fn upgrade_install(
+        &self,
+        req: InstallRequest<'_>,
+        control: &Control,
+    ) -> Result<ReleaseOutcome, EngineError> {
+        let (name, ns) = (req.release.as_str(), req.namespace.as_str());
+        validate_release_name(name)?;
+        let store = self.store();
+        let history = store.history(name, ns).await?;
+        let is_install = upgrade_should_install(&history);
+        match req.mode {
+            InstallMode::Install => check_install_name_free(&history, false)
+                .map_err(|e| EngineError::history(name, ns, e))?,
+            InstallMode::Upgrade if is_install => {
+                return Err(EngineError::NotFound {
+                    release: name.to_string(),
+                    namespace: ns.to_string(),
+                });
+            }
+            _ => {}
+        }
+        let (revision, current) = if is_install {
+            (next_revision(&history), None)
+        } else {
+            let base =
+                upgrade_base(name, &history).map_err(|e| EngineError::history(name, ns, e))?;
+            (base.last.revision() + 1, Some(base.current))
+        };
+
+        control.report(
+            Step::Validate,
+            format!(
+                "validating values and rendering {}",
+                req.chart.metadata.name
+            ),
+        );
+        let capabilities = Capabilities {
+            kube_version: self.cluster.kube_version().await?,
+            api_versions: self.cluster.api_versions().await?,
+            helm_version: self.options.helm_version.clone(),
+        };
+        let request = RenderRequest {
+            chart: req.chart,
+            release: RenderRelease {
+                name: name.to_string(),
+                namespace: ns.to_string(),
+                revision,
+                is_install,
+                is_upgrade: !is_install,
+                service: "Helm".into(),
+            },
+            user_values: req.values.clone(),
+            capabilities,
+        };
+        // Plugin calls are CPU-bound; keep them off the async workers.
+        let rendered = tokio::task::block_in_place(|| render(self.plugins, request))?;
+        control.report(
+            Step::Render,
+            format!("rendered {} document(s)", rendered.manifests.len()),
+        );
+        let docs = split(&rendered.manifests)?;
+        let manifest = manifest_text(&docs.manifests);
+        let hooks: Vec<HookRecord> = docs.hooks.iter().map(|(_, h)| h.clone()).collect();
+        let chart = chart_record_from_chart(req.chart)?;
+
+        if let Some(current) = current
+            && unchanged(&history, current, &req.values, &chart, &manifest, &hooks)
+        {
+            let service_templates = self.validity_of(&current.record, control).await?;
+            return Ok(ReleaseOutcome {
+                action: InstallAction::Unchanged,
+                revision: current.revision(),
+                record: current.record.clone(),
+                applied: Vec::new(),
+                hooks: Vec::new(),
+                deleted: Vec::new(),
+                kept: Vec::new(),
+                service_templates,
+            });
+        }
+
+        let plan = self
+            .plan(
+                name,
+                ns,
+                &docs.manifests,
+                current.map(|c| c.record.manifest.as_str()),
+            )
+            .await?;
+        if !is_install {
+            for old in revisions_to_prune(&history, self.options.max_history) {
+                store.delete(name, ns, old).await?;
+            }
+        }
+        let now = clock::now();
+        let first_deployed = current
+            .and_then(|c| c.record.info.first_deployed.time())
+            .unwrap_or(now);
+        let labels = match latest(&history) {
+            Some(last) if !is_install => last.user_labels(),
+            _ => BTreeMap::new(),
+        };
+        let mut record = NewRelease {
+            name: name.to_string(),
+            namespace: ns.to_string(),
+            revision,
+            status: if is_install {
+                Status::PendingInstall
+            } else {
+                Status::PendingUpgrade
+            },
+            description: if is_install {
+                "Initial install underway".into()
+            } else {
+                "Preparing upgrade".into()
+            },
+            chart,
+            config: req.values.clone(),
+            manifest,
+            hooks,
+            notes: rendered.notes.unwrap_or_default(),
+            first_deployed,
+            last_deployed: now,
+            apply_method: Some(ApplyMethod::ServerSide),
+        }
+        .into_record()?;
+        store.create(&record, &labels).await?;
+
+        let events = if is_install {
+            (HookEvent::PreInstall, HookEvent::PostInstall)
+        } else {
+            (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
+        };
+        let mut applied = Applied::default();
+        let result = self
+            .apply_revision(&mut record, &labels, events, &plan, &mut applied, control)
+            .await;
+        if let Err(err) = result {
+            let (operation, description) = if is_install {
+                ("INSTALLATION", format!("Release {name:?} failed: {err}"))
+            } else {
+                ("UPGRADE", format!("Upgrade {name:?} failed: {err}"))
+            };
+            if is_install {
+                // Leave nothing half-installed but what the chart asked to keep.
+                self.remove_created(&plan, &applied).await;
+            }
+            record.info.status = Some(Status::Failed);
+            record.info.description = description;
+            store.update(&record, &labels).await?;
+            let Some(current) = current.filter(|_| self.options.rollback_on_failure) else {
+                return Err(EngineError::Failed {
+                    operation,
+                    release: name.to_string(),
+                    revision,
+                    source: Box::new(err),
+                });
+            };
+            control.report(
+                Step::Rollback,
+                format!(
+                    "upgrade failed; rolling back to revision {}",
+                    current.revision()
+                ),
+            );
+            // The rollback must finish even if the caller cancelled the
+            // upgrade: that is what leaves the release consistent.
+            let rollback = self
+                .rollback(name, ns, Some(current.revision()), &Control::default())
+                .await;
+            return Err(match rollback {
+                Ok(done) => EngineError::RolledBack {
+                    operation,
+                    release: name.to_string(),
+                    revision,
+                    rolled_back_to: current.revision(),
+                    rollback_revision: done.revision,
+                    source: Box::new(err),
+                },
+                Err(rollback) => EngineError::RollbackFailed {
+                    operation,
+                    release: name.to_string(),
+                    revision,
+                    rolled_back_to: current.revision(),
+                    source: Box::new(err),
+                    rollback: Box::new(rollback),
+                },
+            });
+        }
+
+        if let Some(current) = current {
+            let mut old = current.record.clone();
+            old.info.status = Some(Status::Superseded);
+            store.update(&old, &current.user_labels()).await?;
+        }
+        record.info.status = Some(Status::Deployed);
+        record.info.description = if is_install {
+            "Install complete".into()
+        } else {
+            "Upgrade complete".into()
+        };
+        store.update(&record, &labels).await?;
+        let service_templates = self.validity_of(&record, control).await?;
+        Ok(ReleaseOutcome {
+            action: if is_install {
+                InstallAction::Installed
+            } else {
+                InstallAction::Upgraded
+            },
+            revision,
+            record,
+            applied: applied.objects,
+            hooks: applied.hooks,
+            deleted: applied.deleted,
+            kept: applied.kept,
+            service_templates,
+        })
+    }
+
+    /// k0rdent's verdict on the ServiceTemplates of `record`'s manifest.
+    pub(super) async fn validity_of(
+        &self,
+        record: &crate::release::ReleaseRecord,
+        control: &Control,
+    ) -> Result<Vec<super::TemplateValidity>, EngineError> {
+        if self.options.validation_timeout.is_zero() {
+            return Ok(Vec::new());
+        }
+        let mut keys = Vec::new();
+        for doc in super::parse_manifest_text(&record.manifest)? {
+            let mut object = doc.object;
+            keys.push(self.cluster.key_for(&mut object, &record.namespace).await?);
+        }
+        wait_for_validity(
+            self.cluster,
+            &keys,
+            self.options.validation_timeout,
+            control,
+        )
+        .await
+    }
+}
+
+/// Same chart, values, manifest and hooks as the deployed latest revision.
+fn unchanged(
+    history: &[StoredRelease],
+    current: &StoredRelease,
+    values: &serde_json::Map<String, serde_json::Value>,
+    chart: &crate::release::ChartRecord,
+    manifest: &str,
+    hooks: &[HookRecord],
+) -> bool {
+    let is_latest = latest(history).map(Revision::revision) == Some(current.revision());
+    let stored = &current.record;
+    let same_hooks = stored.hooks.len() == hooks.len()
+        && stored
+            .hooks
+            .iter()
+            .zip(hooks)
+            .all(|(a, b)| a.path == b.path && a.manifest == b.manifest);
+    is_latest
+        && stored.status() == Some(Status::Deployed)
+        && &stored.config == values
+        && stored.chart.name_version() == chart.name_version()
+        && stored.chart.templates == chart.templates
+        && stored.manifest == manifest
+        && same_hooks
+}

@@ -1,0 +1,171 @@
+//! What upgrade, rollback and atomic recovery share: from the documents of
+//! the new revision and the manifest of the current one to a plan (keys,
+//! Helm's import check), then hooks → apply → removal of dropped objects →
+//! hooks.
+//!
+//! The import check adopts an existing object that is *owned by this
+//! release* even when the current manifest lacks it. Helm's rollback does
+//! not, which breaks every kgst rollback across a chart-version change: the
+//! target's ServiceTemplate (its name carries the version) survived by
+//! `resource-policy: keep` but is absent from the current manifest, and Helm
+//! stops with `original object ServiceTemplate … not found`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::cluster::{
+    KEEP, ObjectKey, RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,
+};
+use crate::release::{HookEvent, ReleaseRecord};
+
+use super::ReleaseEngine;
+use super::control::{Control, Step};
+use super::documents::{Document, parse_manifest_text};
+use super::error::EngineError;
+use super::hooks::HookRun;
+
+/// One normal object the new revision applies.
+pub(super) struct Target {
+    pub key: ObjectKey,
+    pub object: Value,
+    pub keep: bool,
+}
+
+pub(super) struct Plan {
+    pub targets: Vec<Target>,
+    /// Objects of the current revision's manifest.
+    pub current_keys: Vec<ObjectKey>,
+    /// Targets that existed before this operation.
+    pub existed: BTreeSet<ObjectKey>,
+}
+
+/// What applying a revision changed besides the targets.
+#[derive(Debug, Default)]
+pub(super) struct Applied {
+    /// Normal objects applied, in order.
+    pub objects: Vec<ObjectKey>,
+    /// Hook objects created, in order.
+    pub hooks: Vec<ObjectKey>,
+    /// Dropped objects deleted.
+    pub deleted: Vec<ObjectKey>,
+    /// Dropped objects left in place by their live `keep` policy.
+    pub kept: Vec<ObjectKey>,
+}
+
+impl ReleaseEngine<'_> {
+    /// Keys, ownership metadata and the import check, before anything is
+    /// written.
+    pub(super) async fn plan(
+        &self,
+        release: &str,
+        namespace: &str,
+        docs: &[Document],
+        current_manifest: Option<&str>,
+    ) -> Result<Plan, EngineError> {
+        let mut targets = Vec::new();
+        for doc in docs {
+            let mut object = doc.object.clone();
+            let key = self.cluster.key_for(&mut object, namespace).await?;
+            add_ownership(&mut object, release, namespace);
+            targets.push(Target {
+                key,
+                keep: has_keep_policy(doc.annotations()),
+                object,
+            });
+        }
+        let mut current_keys = Vec::new();
+        if let Some(manifest) = current_manifest {
+            for doc in parse_manifest_text(manifest)? {
+                let mut object = doc.object;
+                current_keys.push(self.cluster.key_for(&mut object, namespace).await?);
+            }
+        }
+        let mut existed = BTreeSet::new();
+        for target in &targets {
+            if let Some(live) = self.cluster.get(&target.key).await? {
+                if !current_keys.contains(&target.key) {
+                    check_ownership(&live, &target.key, release, namespace)?;
+                }
+                existed.insert(target.key.clone());
+            }
+        }
+        Ok(Plan {
+            targets,
+            current_keys,
+            existed,
+        })
+    }
+
+    /// Hooks of `events.0`, the targets, removal of the current revision's
+    /// objects the new one drops (unless their *live* policy is exactly
+    /// `keep`), hooks of `events.1`. `applied` grows as objects are written,
+    /// so a caller cleaning up after an error knows what this created.
+    pub(super) async fn apply_revision(
+        &self,
+        record: &mut ReleaseRecord,
+        labels: &BTreeMap<String, String>,
+        events: (HookEvent, HookEvent),
+        plan: &Plan,
+        applied: &mut Applied,
+        control: &Control,
+    ) -> Result<(), EngineError> {
+        let store = self.store();
+        let hooks = HookRun {
+            cluster: self.cluster,
+            store: &store,
+            timeout: self.options.timeout,
+            control,
+        };
+        hooks
+            .run(record, labels, events.0, &mut applied.hooks)
+            .await?;
+        control.report(
+            Step::Apply,
+            format!("applying {} object(s)", plan.targets.len()),
+        );
+        for target in &plan.targets {
+            self.cluster.apply(&target.key, &target.object).await?;
+            applied.objects.push(target.key.clone());
+        }
+        for old in plan.current_keys.iter().rev() {
+            if plan.targets.iter().any(|t| &t.key == old) {
+                continue;
+            }
+            let Some(live) = self.cluster.get(old).await? else {
+                continue;
+            };
+            let live_keep = live
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+                .is_some_and(|v| v == KEEP);
+            if live_keep {
+                applied.kept.push(old.clone());
+            } else {
+                self.cluster.delete(old).await?;
+                applied.deleted.push(old.clone());
+            }
+        }
+        hooks
+            .run(record, labels, events.1, &mut applied.hooks)
+            .await?;
+        Ok(())
+    }
+
+    /// After a failed install: removes the normal objects this operation
+    /// created, except those the chart keeps. Best effort: the error that
+    /// caused the failure is what the caller reports.
+    pub(super) async fn remove_created(&self, plan: &Plan, applied: &Applied) {
+        for target in plan
+            .targets
+            .iter()
+            .filter(|t| !t.keep && !plan.existed.contains(&t.key))
+        {
+            if applied.objects.contains(&target.key) {
+                let _ = self.cluster.delete(&target.key).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! `helm rollback <release> [revision]`.
+
+use crate::release::{
+    ApplyMethod, HookEvent, HookPhase, NewRelease, RecordTime, Revision, Status, latest,
+    revisions_to_prune,
+};
+
+use super::control::{Control, Step};
+use super::documents::parse_manifest_text;
+use super::error::EngineError;
+use super::revision::Applied;
+use super::{InstallAction, ReleaseEngine, ReleaseOutcome, clock};
+
+impl ReleaseEngine<'_> {
+    /// Rolls `release` back to `to` (`None` or 0: the revision before the
+    /// latest), recording a new revision with the target's chart, values,
+    /// manifest and hooks, as Helm does.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        ns: &str,
+        to: Option<u32>,
+        control: &Control,
+    ) -> Result<ReleaseOutcome, EngineError> {
+        let store = self.store();
+        let history = store.history(name, ns).await?;
+        let Some(last) = latest(&history) else {
+            return Err(EngineError::NotFound {
+                release: name.to_string(),
+                namespace: ns.to_string(),
+            });
+        };
+        if last.status().is_some_and(Status::is_pending) {
+            return Err(EngineError::in_progress(name, ns));
+        }
+        let wanted = to
+            .filter(|&r| r > 0)
+            .unwrap_or(last.revision().saturating_sub(1));
+        let Some(target) = history.iter().find(|r| r.revision() == wanted) else {
+            return Err(EngineError::NoSuchRevision {
+                release: name.to_string(),
+                namespace: ns.to_string(),
+                revision: wanted,
+                available: history
+                    .iter()
+                    .map(|r| r.revision().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        control.report(
+            Step::Rollback,
+            format!("rolling {name} back to revision {wanted}"),
+        );
+        let revision = last.revision() + 1;
+        let pruned = revisions_to_prune(&history, self.options.max_history);
+        for &old in &pruned {
+            store.delete(name, ns, old).await?;
+        }
+        let docs = parse_manifest_text(&target.record.manifest)?;
+        let plan = self
+            .plan(name, ns, &docs, Some(last.record.manifest.as_str()))
+            .await?;
+        let now = clock::now();
+        let mut hooks = target.record.hooks.clone();
+        for hook in &mut hooks {
+            hook.last_run.started_at = RecordTime::Absent;
+            hook.last_run.completed_at = RecordTime::Absent;
+            hook.last_run.phase = HookPhase::Unknown;
+        }
+        let labels = target.user_labels();
+        let mut record = NewRelease {
+            name: name.to_string(),
+            namespace: ns.to_string(),
+            revision,
+            status: Status::PendingRollback,
+            description: format!("Rollback to {wanted}"),
+            chart: target.record.chart.clone(),
+            config: target.record.config.clone(),
+            manifest: target.record.manifest.clone(),
+            hooks,
+            notes: target.record.info.notes.clone(),
+            first_deployed: last.record.info.first_deployed.time().unwrap_or(now),
+            last_deployed: now,
+            apply_method: Some(ApplyMethod::ServerSide),
+        }
+        .into_record()?;
+        store.create(&record, &labels).await?;
+
+        let mut applied = Applied::default();
+        let result = self
+            .apply_revision(
+                &mut record,
+                &labels,
+                (HookEvent::PreRollback, HookEvent::PostRollback),
+                &plan,
+                &mut applied,
+                control,
+            )
+            .await;
+        if let Err(err) = result {
+            record.info.status = Some(Status::Failed);
+            record.info.description = format!("Rollback {name:?} failed: {err}");
+            store.update(&record, &labels).await?;
+            return Err(EngineError::Failed {
+                operation: "ROLLBACK",
+                release: name.to_string(),
+                revision,
+                source: Box::new(err),
+            });
+        }
+        for stored in history
+            .iter()
+            .filter(|r| r.status() == Some(Status::Deployed) && !pruned.contains(&r.revision()))
+        {
+            let mut old = stored.record.clone();
+            old.info.status = Some(Status::Superseded);
+            store.update(&old, &stored.user_labels()).await?;
+        }
+        record.info.status = Some(Status::Deployed);
+        store.update(&record, &labels).await?;
+        let service_templates = self.validity_of(&record, control).await?;
+        Ok(ReleaseOutcome {
+            action: InstallAction::RolledBack,
+            revision,
+            record,
+            applied: applied.objects,
+            hooks: applied.hooks,
+            deleted: applied.deleted,
+            kept: applied.kept,
+            service_templates,
+        })
+    }
+}
