@@ -18,7 +18,9 @@ use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
 use k0rdent_mcp::mcp::ServeArgs;
-use k0rdent_mcp::release::engine::{EngineOptions, InstallAction, InstallRequest, ReleaseEngine};
+use k0rdent_mcp::release::engine::{
+    Control, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseEngine,
+};
 use k0rdent_test_harness::cluster::{ControlPlane, TEST_IDENTITIES};
 use serde_json::{Value, json};
 
@@ -943,10 +945,11 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
         namespace: namespace.into(),
         chart: &chart,
         values: json!({ "chart": app }).as_object().unwrap().clone(),
+        mode: InstallMode::UpgradeInstall,
     };
     let controllers = plane.play_controllers("missing");
     let installed = engine
-        .upgrade_install(request("kgst-minio", "minio:14.1.2", MANAGED_NS))
+        .upgrade_install(request("kgst-minio", "minio:14.1.2", MANAGED_NS), &Control::default())
         .await
         .expect("the ServiceAccount installs kgst in the managed namespace");
     assert_eq!(
@@ -961,7 +964,7 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
         MANAGED_NS,
     ]);
     let gone = engine
-        .uninstall("kgst-minio", MANAGED_NS)
+        .uninstall("kgst-minio", MANAGED_NS, &Control::default())
         .await
         .expect("the ServiceAccount uninstalls it");
     assert_eq!(gone.secrets_deleted.len(), 1);
@@ -975,7 +978,7 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
 
     // A failing verify Job is explained from its pods (pods list, pods/log get): no RBAC error inside.
     let failed = engine
-        .upgrade_install(request("kgst-missing", "missing:1.0.0", MANAGED_NS))
+        .upgrade_install(request("kgst-missing", "missing:1.0.0", MANAGED_NS), &Control::default())
         .await
         .unwrap_err()
         .to_string();
@@ -985,13 +988,13 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
         "{failed}"
     );
     engine
-        .uninstall("kgst-missing", MANAGED_NS)
+        .uninstall("kgst-missing", MANAGED_NS, &Control::default())
         .await
         .expect("the ServiceAccount uninstalls the failed release");
 
     // Anywhere else: denied, with an error that says so and names the namespace.
     let err = engine
-        .upgrade_install(request("kgst-minio", "minio:14.1.2", UNMANAGED_NS))
+        .upgrade_install(request("kgst-minio", "minio:14.1.2", UNMANAGED_NS), &Control::default())
         .await
         .unwrap_err()
         .to_string();
@@ -1028,16 +1031,16 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
     let as_alice = Cluster::new(client);
     let engine = ReleaseEngine::new(&as_alice, &plugins, EngineOptions::default());
     let installed = engine
-        .upgrade_install(request("kgst-alice", "nginx:1.0.0", MANAGED_NS))
+        .upgrade_install(request("kgst-alice", "nginx:1.0.0", MANAGED_NS), &Control::default())
         .await
         .expect("a caller bound by the example installs in kcm-system");
     assert_eq!(installed.action, InstallAction::Installed);
     engine
-        .uninstall("kgst-alice", MANAGED_NS)
+        .uninstall("kgst-alice", MANAGED_NS, &Control::default())
         .await
         .expect("and uninstalls");
     let err = engine
-        .upgrade_install(request("kgst-alice", "nginx:1.0.0", UNMANAGED_NS))
+        .upgrade_install(request("kgst-alice", "nginx:1.0.0", UNMANAGED_NS), &Control::default())
         .await
         .unwrap_err()
         .to_string();
