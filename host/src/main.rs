@@ -131,3 +131,15 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Clap checks flag names and ids only when a command is built; this
+    /// builds every subcommand, so a clash fails here and not at run time.
+    #[test]
+    fn every_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

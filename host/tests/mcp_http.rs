@@ -4,111 +4,16 @@
 //! TLS with a throwaway CA. Also the golden file of `tools/list`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use k0rdent_test_harness::free_port;
 use k0rdent_test_harness::tls::TestCa;
 use serde_json::{Value, json};
 
 mod support;
-use support::{McpFixture, inspector, kgst_dir, python_with_mcp, write_index};
-
-const BIN: &str = env!("CARGO_BIN_EXE_k0rdent-mcp");
-
-/// `k0rdent-mcp serve --http` on a free port, killed when dropped.
-struct Server {
-    child: Option<Child>,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Server {
-    /// `work` holds the caches and the log; `env` is the rest of the configuration.
-    fn start(work: &Path, extra_args: &[&str], env: &[(&str, String)]) -> Self {
-        let port = free_port();
-        let log = work.join(format!("server-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(BIN);
-        command
-            .args(["serve", "--http", &port.to_string()])
-            .args(extra_args)
-            .env("K0RDENT_MCP_CHART_CACHE_DIR", work.join("charts"))
-            .env("K0RDENT_MCP_CATALOG_CACHE_DIR", work.join("catalog"))
-            .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", work.join("plugins"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out);
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let child = command.spawn().expect("starting k0rdent-mcp");
-        let mut server = Server {
-            child: Some(child),
-            port,
-            log,
-        };
-        server.wait_listening();
-        server
-    }
-
-    fn wait_listening(&mut self) {
-        // Loading and (first time) compiling the plugins takes a few seconds on a loaded machine.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("k0rdent-mcp exited with {status}:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("k0rdent-mcp did not listen:\n{}", self.log_text());
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// SIGTERM, then the exit status (the process must stop by itself).
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let pid = child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("k0rdent-mcp ignored SIGTERM for 20 s:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use support::{BIN, McpFixture, Server, inspector, kgst_dir, python_with_mcp, write_index};
 
 /// `name{labels} value` lines of the /metrics text, for one metric name.
 fn sample(metrics: &str, name_and_labels: &str) -> f64 {
@@ -141,6 +46,10 @@ async fn python_sdk_and_inspector_over_http_show_up_in_metrics() {
             ("K0RDENT_MCP_CATALOG_URL", index.display().to_string()),
             ("K0RDENT_MCP_KGST_CHART", format!("{repository}/kgst")),
             ("K0RDENT_MCP_PLAIN_HTTP", registry.host()),
+            (
+                "K0RDENT_MCP_NAMESPACE_FILTER",
+                "kcm-system|tenant-.*".into(),
+            ),
         ],
     );
     let http = reqwest::Client::new();
@@ -172,14 +81,7 @@ async fn python_sdk_and_inspector_over_http_show_up_in_metrics() {
     let seen: Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     assert_eq!(seen["protocol"], "2026-07-28");
-    assert_eq!(
-        seen["tools"],
-        json!([
-            "k0rdent.catalog.serviceTemplates.list",
-            "k0rdent.mgmt.serviceTemplates.render",
-            "k0rdent.plugins.list"
-        ])
-    );
+    assert_eq!(seen["tools"], json!(support::ALL_TOOLS));
     assert_eq!(seen["catalog"]["is_error"], false);
     let render = &seen["render"];
     assert_eq!(render["is_error"], false, "{render}");
@@ -234,14 +136,7 @@ async fn python_sdk_and_inspector_over_http_show_up_in_metrics() {
             .map(|t| t["name"].as_str().unwrap())
             .collect();
         names.sort();
-        assert_eq!(
-            names,
-            [
-                "k0rdent.catalog.serviceTemplates.list",
-                "k0rdent.mgmt.serviceTemplates.render",
-                "k0rdent.plugins.list"
-            ]
-        );
+        assert_eq!(names, support::ALL_TOOLS);
         let listed = run(&[
             "--method",
             "tools/call",

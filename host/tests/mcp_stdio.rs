@@ -33,6 +33,7 @@ async fn python_sdk_lists_renders_and_gets_clear_errors_over_stdio() {
         .env("K0RDENT_MCP_CATALOG_URL", &index_path)
         .env("K0RDENT_MCP_KGST_CHART", format!("{repository}/kgst"))
         .env("K0RDENT_MCP_PLAIN_HTTP", registry.host())
+        .env("K0RDENT_MCP_NAMESPACE_FILTER", "kcm-system|tenant-.*")
         .env("K0RDENT_MCP_CHART_CACHE_DIR", work.path().join("charts"))
         .env("K0RDENT_MCP_CATALOG_CACHE_DIR", work.path().join("catalog"))
         .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", work.path().join("plugins"))
@@ -43,14 +44,7 @@ async fn python_sdk_lists_renders_and_gets_clear_errors_over_stdio() {
     let seen: Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
 
-    assert_eq!(
-        seen["tools"],
-        json!([
-            "k0rdent.catalog.serviceTemplates.list",
-            "k0rdent.mgmt.serviceTemplates.render",
-            "k0rdent.plugins.list"
-        ])
-    );
+    assert_eq!(seen["tools"], json!(support::ALL_TOOLS));
     assert_eq!(
         seen["annotations"]["k0rdent.mgmt.serviceTemplates.render"]["read_only"],
         true

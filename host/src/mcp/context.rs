@@ -56,6 +56,8 @@ pub struct ServeArgs {
     pub plugins: PluginArgs,
     #[command(flatten)]
     pub http: super::http::HttpArgs,
+    #[command(flatten)]
+    pub access: super::access::AccessArgs,
 }
 
 pub struct Context {
@@ -64,12 +66,21 @@ pub struct Context {
     pub charts: ChartSource,
     pub kgst: ChartRef,
     pub default_namespace: String,
+    pub access: super::access::Access,
+    pub engine: crate::release::engine::EngineOptions,
     // Keeps the engine (and its epoch ticker) alive as long as the plugins.
     _host: PluginHost,
 }
 
 impl Context {
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Arc<Self>> {
+        let access = super::access::Access::from_args(&args.access)?;
+        if access.mode == super::access::AuthMode::OidcRequired && args.http.listen.is_none() {
+            anyhow::bail!(
+                "--auth-mode OIDC_REQUIRED needs --http ADDR: stdio carries no bearer token; \
+                 serve over HTTP, or use DEV_ALLOW_ANY for a local stdio server"
+            );
+        }
         let (host, plugins) = args.plugins.load()?;
         let kgst = if args.kgst_version.starts_with("sha256:") {
             ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
@@ -92,6 +103,8 @@ impl Context {
             charts,
             kgst,
             default_namespace: args.default_namespace.clone(),
+            access,
+            engine: args.access.engine.options(),
             _host: host,
         }))
     }

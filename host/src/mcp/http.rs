@@ -197,11 +197,18 @@ fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Rou
         Arc::new(NeverSessionManager::default()),
         config,
     );
+    let oidc_required = server.context().access.mode == super::access::AuthMode::OidcRequired;
+    let mcp_routes = Router::new().route_service("/mcp", mcp);
+    let mcp_routes = if oidc_required {
+        mcp_routes.layer(axum::middleware::from_fn(require_bearer))
+    } else {
+        mcp_routes
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route_service("/mcp", mcp)
+        .merge(mcp_routes)
         .with_state(server)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
         // 503 rather than 408: the server, not the client, was too slow.
@@ -223,6 +230,23 @@ fn warn_if_hosts_unreachable(bound: SocketAddr, args: &HttpArgs) {
 }
 
 /// The process is up and serving HTTP.
+/// OIDC_REQUIRED: no bearer token, no MCP. Answered before any tool runs,
+/// with the challenge clients expect.
+async fn require_bearer(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if super::access::bearer_token(request.headers()).is_some() {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        axum::Json(json!({
+            "error": "this server runs in OIDC_REQUIRED mode: send `Authorization: Bearer <token>` \
+                      with a token the Kubernetes API server accepts"
+        })),
+    )
+        .into_response()
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }

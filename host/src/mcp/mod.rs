@@ -1,11 +1,15 @@
 //! The MCP face of k0rdent-mcp: tools over rmcp, one code path with the CLI.
 
+pub mod access;
 mod catalog_tool;
 pub mod context;
 pub mod http;
+mod install_tool;
 pub mod metrics;
 mod plugins_tool;
+mod releases_tool;
 mod render_tool;
+mod scope;
 mod server;
 
 pub use catalog_tool::{CatalogList, CatalogListArgs};

@@ -11,7 +11,7 @@ use crate::catalog::DEFAULT_REPOSITORY;
 use crate::chart::{ArchiveLimits, Chart};
 use crate::oci::ChartRef;
 use crate::plugin::contract::{Capabilities, ReleaseInfo};
-use crate::render::{RenderRequest, render};
+use crate::render::{RenderRequest, Rendered, render};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct RenderArgs {
@@ -43,7 +43,7 @@ pub struct RenderResult {
     pub plugins: Vec<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct KgstInfo {
     pub reference: String,
     pub digest: String,
@@ -110,16 +110,25 @@ fn kgst_values(
     Ok(values)
 }
 
-pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, String> {
-    let namespace = args
-        .namespace
-        .clone()
-        .unwrap_or_else(|| context.default_namespace.clone());
-    if !crate::names::is_dns_label(&namespace) {
-        return Err(format!(
-            "namespace {namespace:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63); for example \"kcm-system\""
-        ));
-    }
+/// A catalog app resolved and checked, with kgst pulled and the values
+/// kgst needs for it: what render and install_from_catalog share.
+pub struct PreparedApp {
+    pub kgst: Chart,
+    pub kgst_info: KgstInfo,
+    /// `<template>:<version>`.
+    pub chart_value: String,
+    pub repository: String,
+    pub values: Map<String, Value>,
+}
+
+/// Checks the app against the catalog and its chart against the registry,
+/// then pulls kgst.
+pub async fn prepare_app(
+    context: &Context,
+    app: &str,
+    template: &str,
+    version: &str,
+) -> Result<PreparedApp, String> {
     let snapshot = context
         .catalog
         .get(false)
@@ -127,16 +136,13 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
         .map_err(|e| e.to_string())?;
     let (_, chart_entry) = snapshot
         .index
-        .chart_version(&args.app, &args.template, &args.version)
+        .chart_version(app, template, version)
         .map_err(|e| e.to_string())?;
     let repository = chart_entry.repository.clone();
 
     // Pre-flight: the app's chart must exist before anything is rendered or applied.
-    let app_chart = ChartRef::parse(
-        &format!("{repository}/{}", args.template),
-        Some(&args.version),
-    )
-    .map_err(|e| e.to_string())?;
+    let app_chart = ChartRef::parse(&format!("{repository}/{template}"), Some(version))
+        .map_err(|e| e.to_string())?;
     context
         .charts
         .check_exists(&app_chart)
@@ -150,29 +156,34 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
         .map_err(|e| e.to_string())?;
     let kgst =
         Chart::from_archive(&pulled.bytes, &ArchiveLimits::default()).map_err(|e| e.to_string())?;
-    let chart_value = format!("{}:{}", args.template, args.version);
-    let user_values = kgst_values(&kgst.metadata.version, &chart_value, &repository)?;
+    let chart_value = format!("{template}:{version}");
+    let values = kgst_values(&kgst.metadata.version, &chart_value, &repository)?;
+    Ok(PreparedApp {
+        kgst_info: KgstInfo {
+            reference: context.kgst.to_string(),
+            digest: pulled.manifest_digest.clone(),
+            origin: match pulled.origin {
+                crate::oci::PullOrigin::Registry => "registry".into(),
+                crate::oci::PullOrigin::Cache => "cache".into(),
+                crate::oci::PullOrigin::CacheOffline { .. } => "cache_offline".into(),
+            },
+        },
+        kgst,
+        chart_value,
+        repository,
+        values,
+    })
+}
 
+pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, String> {
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| context.default_namespace.clone());
+    context.access.check_namespace(&namespace)?;
+    let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;
     let release = args.template.clone();
-    let request = RenderRequest {
-        chart: &kgst,
-        release: ReleaseInfo {
-            name: release.clone(),
-            namespace: namespace.clone(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-            service: "Helm".into(),
-        },
-        user_values,
-        capabilities: Capabilities {
-            kube_version: crate::cli_template::DEFAULT_KUBE_VERSION.into(),
-            api_versions: vec!["v1".into(), "k0rdent.mirantis.com/v1beta1".into()],
-            helm_version: "v4.1.4".into(),
-        },
-    };
-    let rendered = tokio::task::block_in_place(|| render(&context.plugins, request))
-        .map_err(|e| e.to_string())?;
+    let rendered = render_prepared(context, &prepared, &release, &namespace)?;
     let manifests = rendered
         .manifests
         .iter()
@@ -190,25 +201,44 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
     Ok(RenderResult {
         release,
         namespace,
-        chart: chart_value,
-        repository,
-        kgst: KgstInfo {
-            reference: context.kgst.to_string(),
-            digest: pulled.manifest_digest.clone(),
-            origin: match pulled.origin {
-                crate::oci::PullOrigin::Registry => "registry".into(),
-                crate::oci::PullOrigin::Cache => "cache".into(),
-                crate::oci::PullOrigin::CacheOffline { .. } => "cache_offline".into(),
-            },
-        },
+        chart: prepared.chart_value,
+        repository: prepared.repository,
+        kgst: prepared.kgst_info,
         values: rendered.effective_values.unwrap_or(Value::Null),
         manifests,
         plugins,
     })
 }
 
+/// Validates and renders a prepared app as a first install, with no cluster.
+pub fn render_prepared(
+    context: &Context,
+    prepared: &PreparedApp,
+    release: &str,
+    namespace: &str,
+) -> Result<Rendered, String> {
+    let request = RenderRequest {
+        chart: &prepared.kgst,
+        release: ReleaseInfo {
+            name: release.to_string(),
+            namespace: namespace.to_string(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+            service: "Helm".into(),
+        },
+        user_values: prepared.values.clone(),
+        capabilities: Capabilities {
+            kube_version: crate::cli_template::DEFAULT_KUBE_VERSION.into(),
+            api_versions: vec!["v1".into(), "k0rdent.mirantis.com/v1beta1".into()],
+            helm_version: "v4.1.4".into(),
+        },
+    };
+    tokio::task::block_in_place(|| render(&context.plugins, request)).map_err(|e| e.to_string())
+}
+
 /// Identity of a rendered document, read from its YAML.
-fn describe(source: &str, content: &str, default_namespace: &str) -> RenderedObject {
+pub fn describe(source: &str, content: &str, default_namespace: &str) -> RenderedObject {
     let doc = helm_yaml::parse_values(content).unwrap_or_default();
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
     let metadata = doc.get("metadata");

@@ -14,9 +14,16 @@ use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
 use super::context::Context;
+use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
+use super::releases_tool::{
+    self, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList, TemplatesListArgs,
+    UninstallArgs, UninstallResult,
+};
 use super::render_tool::{self, RenderArgs, RenderResult};
+use super::scope::Progress;
+use crate::ops::ReleaseReport;
 
 #[derive(Clone)]
 pub struct K0rdentMcp {
@@ -101,6 +108,160 @@ impl K0rdentMcp {
         Parameters(args): Parameters<RenderArgs>,
     ) -> Result<Json<RenderResult>, String> {
         render_tool::render_app(&self.context, args).await.map(Json)
+    }
+
+    /// Install a catalog app as a k0rdent ServiceTemplate through the kgst
+    /// chart, exactly as `helm upgrade --install <template> kgst --set
+    /// chart=<template>:<version>` would: the HelmRepository and the verify
+    /// Job first (waited for), then the ServiceTemplate, recorded as a Helm
+    /// release that the helm CLI can read. Acts as the caller. Re-running
+    /// with the same version changes nothing; a failed upgrade is rolled
+    /// back. Reports every object written (hooks included) and k0rdent's
+    /// verdict on the ServiceTemplate. Sends progress notifications when
+    /// given a progress token; cancelling stops waiting and leaves the
+    /// release consistent.
+    #[tool(
+        name = "k0rdent.mgmt.serviceTemplates.install_from_catalog",
+        annotations(
+            title = "Install a catalog app",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn install_from_catalog(
+        &self,
+        Parameters(args): Parameters<InstallArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<InstallResult>, String> {
+        let caller = self.context.access.caller(&context)?;
+        let progress = Progress::for_request(&context);
+        let control = progress.control(&context);
+        let result = install_tool::install(&self.context, &caller, args, &progress, &control).await;
+        progress.flush().await;
+        result.map(Json)
+    }
+
+    /// List the ServiceTemplates installed in a namespace (or every
+    /// namespace the filter allows): chart, k0rdent's validity verdict and
+    /// error, and the Helm release that owns each.
+    #[tool(
+        name = "k0rdent.mgmt.serviceTemplates.list",
+        annotations(
+            title = "List installed ServiceTemplates",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn templates_list(
+        &self,
+        Parameters(args): Parameters<TemplatesListArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<TemplatesList>, String> {
+        let caller = self.context.access.caller(&context)?;
+        releases_tool::list_templates(&self.context, &caller, args)
+            .await
+            .map(Json)
+    }
+
+    /// Uninstall a catalog app's release (`helm uninstall <template>`).
+    /// Objects the chart keeps — the ServiceTemplate and the HelmRepository
+    /// every template shares — stay and are listed as kept.
+    #[tool(
+        name = "k0rdent.mgmt.serviceTemplates.uninstall",
+        annotations(
+            title = "Uninstall a catalog app",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn templates_uninstall(
+        &self,
+        Parameters(args): Parameters<UninstallArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<UninstallResult>, String> {
+        let caller = self.context.access.caller(&context)?;
+        let progress = Progress::for_request(&context);
+        let control = progress.control(&context);
+        releases_tool::uninstall(&self.context, &caller, args, &progress, &control)
+            .await
+            .map(Json)
+    }
+
+    /// A release's revisions, oldest first (`helm history`): status, chart,
+    /// and what each revision did.
+    #[tool(
+        name = "k0rdent.mgmt.releases.history",
+        annotations(
+            title = "Release history",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn releases_history(
+        &self,
+        Parameters(args): Parameters<HistoryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<History>, String> {
+        let caller = self.context.access.caller(&context)?;
+        releases_tool::history(&self.context, &caller, args)
+            .await
+            .map(Json)
+    }
+
+    /// Roll a release back to an earlier revision (`helm rollback`),
+    /// recorded as a new revision. Works across kgst chart versions, where
+    /// helm itself stops with "original object not found".
+    #[tool(
+        name = "k0rdent.mgmt.releases.rollback",
+        annotations(
+            title = "Roll a release back",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn releases_rollback(
+        &self,
+        Parameters(args): Parameters<RollbackArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<ReleaseReport>, String> {
+        let caller = self.context.access.caller(&context)?;
+        let progress = Progress::for_request(&context);
+        let control = progress.control(&context);
+        let result = releases_tool::rollback(&self.context, &caller, args, &control).await;
+        progress.flush().await;
+        result.map(Json)
+    }
+
+    /// The namespaces this server may act in for the caller: those the
+    /// caller can see that match the server's namespace filter.
+    #[tool(
+        name = "k0rdent.mgmt.namespaces.list",
+        annotations(
+            title = "List usable namespaces",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn namespaces_list(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<NamespaceList>, String> {
+        let caller = self.context.access.caller(&context)?;
+        releases_tool::namespaces(&self.context, &caller)
+            .await
+            .map(Json)
     }
 }
 

@@ -23,6 +23,7 @@ pub struct ClusterArgs {
     /// Bearer token to act as, replacing the kubeconfig's credentials.
     #[arg(
         long = "kube-token",
+        id = "kube_token",
         env = "K0RDENT_MCP_KUBE_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN"

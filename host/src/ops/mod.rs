@@ -6,7 +6,7 @@
 mod cluster_args;
 mod report;
 
-pub use cluster_args::{ClusterArgs, EngineArgs};
+pub use cluster_args::{ClusterArgs, EngineArgs, parse_duration};
 pub use report::{
     HistoryRow, ListRow, ReleaseReport, UninstallReport, history_rows, list_rows, object_ref,
 };

@@ -5,12 +5,30 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k0rdent_test_harness::free_port;
 
 use k0rdent_test_harness::charts;
 use k0rdent_test_harness::registry::Registry;
 use oci_client::secrets::RegistryAuth;
 use serde_json::json;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_k0rdent-mcp");
+
+/// Every tool the server offers, by name.
+pub const ALL_TOOLS: [&str; 9] = [
+    "k0rdent.catalog.serviceTemplates.list",
+    "k0rdent.mgmt.namespaces.list",
+    "k0rdent.mgmt.releases.history",
+    "k0rdent.mgmt.releases.rollback",
+    "k0rdent.mgmt.serviceTemplates.install_from_catalog",
+    "k0rdent.mgmt.serviceTemplates.list",
+    "k0rdent.mgmt.serviceTemplates.render",
+    "k0rdent.mgmt.serviceTemplates.uninstall",
+    "k0rdent.plugins.list",
+];
 
 pub fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -147,5 +165,98 @@ impl McpFixture {
             repository,
             index,
         })
+    }
+}
+
+/// `k0rdent-mcp serve --http` on a free port, killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// `work` holds the caches and the log; `env` is the rest of the configuration.
+    pub fn start(work: &Path, extra_args: &[&str], env: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let log = work.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--http", &port.to_string()])
+            .args(extra_args)
+            .env("K0RDENT_MCP_CHART_CACHE_DIR", work.join("charts"))
+            .env("K0RDENT_MCP_CATALOG_CACHE_DIR", work.join("catalog"))
+            .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", work.join("plugins"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("starting k0rdent-mcp");
+        let mut server = Server {
+            child: Some(child),
+            port,
+            log,
+        };
+        server.wait_listening();
+        server
+    }
+
+    pub fn wait_listening(&mut self) {
+        // Loading and (first time) compiling the plugins takes a few seconds on a loaded machine.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("k0rdent-mcp exited with {status}:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("k0rdent-mcp did not listen:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGTERM, then the exit status (the process must stop by itself).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("k0rdent-mcp ignored SIGTERM for 20 s:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -34,8 +34,6 @@ const UNMANAGED_NS: &str = "team-b";
 /// does not know, so until those flags land the test only notes them; once a
 /// flag exists its value is checked like every other.
 const PENDING_HOST_VARIABLES: &[&str] = &[
-    "K0RDENT_MCP_AUTH_MODE",
-    "K0RDENT_MCP_NAMESPACE_FILTER",
     "K0RDENT_MCP_OIDC_ISSUER",
     "K0RDENT_MCP_OIDC_AUDIENCE",
     "K0RDENT_MCP_OIDC_JWKS_URL",
@@ -949,7 +947,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
     };
     let controllers = plane.play_controllers("missing");
     let installed = engine
-        .upgrade_install(request("kgst-minio", "minio:14.1.2", MANAGED_NS), &Control::default())
+        .upgrade_install(
+            request("kgst-minio", "minio:14.1.2", MANAGED_NS),
+            &Control::default(),
+        )
         .await
         .expect("the ServiceAccount installs kgst in the managed namespace");
     assert_eq!(
@@ -978,7 +979,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
 
     // A failing verify Job is explained from its pods (pods list, pods/log get): no RBAC error inside.
     let failed = engine
-        .upgrade_install(request("kgst-missing", "missing:1.0.0", MANAGED_NS), &Control::default())
+        .upgrade_install(
+            request("kgst-missing", "missing:1.0.0", MANAGED_NS),
+            &Control::default(),
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -994,7 +998,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
 
     // Anywhere else: denied, with an error that says so and names the namespace.
     let err = engine
-        .upgrade_install(request("kgst-minio", "minio:14.1.2", UNMANAGED_NS), &Control::default())
+        .upgrade_install(
+            request("kgst-minio", "minio:14.1.2", UNMANAGED_NS),
+            &Control::default(),
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -1031,7 +1038,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
     let as_alice = Cluster::new(client);
     let engine = ReleaseEngine::new(&as_alice, &plugins, EngineOptions::default());
     let installed = engine
-        .upgrade_install(request("kgst-alice", "nginx:1.0.0", MANAGED_NS), &Control::default())
+        .upgrade_install(
+            request("kgst-alice", "nginx:1.0.0", MANAGED_NS),
+            &Control::default(),
+        )
         .await
         .expect("a caller bound by the example installs in kcm-system");
     assert_eq!(installed.action, InstallAction::Installed);
@@ -1040,7 +1050,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
         .await
         .expect("and uninstalls");
     let err = engine
-        .upgrade_install(request("kgst-alice", "nginx:1.0.0", UNMANAGED_NS), &Control::default())
+        .upgrade_install(
+            request("kgst-alice", "nginx:1.0.0", UNMANAGED_NS),
+            &Control::default(),
+        )
         .await
         .unwrap_err()
         .to_string();

@@ -1,0 +1,283 @@
+//! `k0rdent.mgmt.serviceTemplates.install_from_catalog`: a catalog app
+//! installed through kgst as `helm upgrade --install` would, in one
+//! namespace or in every namespace the filter allows (bounded concurrency,
+//! each reported on its own), acting as the caller.
+
+use futures::StreamExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::access::Caller;
+use super::context::Context;
+use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
+use super::scope::{Progress, target_namespaces};
+use crate::cluster::Cluster;
+use crate::ops::{self, ReleaseReport, parse_duration};
+use crate::release::engine::{Control, EngineError, InstallMode, Step};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct InstallArgs {
+    /// The app's name in the catalog, e.g. `minio`.
+    pub app: String,
+    /// The app's chart (the ServiceTemplate's source chart), e.g. `minio`. Also the release name.
+    pub template: String,
+    /// The chart version, e.g. `14.1.2`.
+    pub version: String,
+    /// Namespace to install into. Required in OIDC_REQUIRED mode unless `all_namespaces`;
+    /// otherwise the server's default (normally `kcm-system`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Install into every namespace the server's namespace filter allows.
+    #[serde(default)]
+    pub all_namespaces: bool,
+    /// Validate and render only: report what would be applied, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Wait for the verify Job at most this long, e.g. `90s`, `5m` (default: the server's --timeout).
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InstallResult {
+    /// Every object written, `<namespace>/<Kind>/<name>`, hooks included, in order.
+    pub applied: Vec<String>,
+    /// `created`, `updated`, `unchanged`, or `mixed` (namespaces differ, or some failed).
+    pub status: String,
+    /// `<template>:<version>`, kgst's `chart` value.
+    pub chart: String,
+    pub kgst: KgstInfo,
+    pub dry_run: bool,
+    /// One entry per namespace, by name.
+    pub namespaces: Vec<NamespaceResult>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NamespaceResult {
+    pub namespace: String,
+    pub release: String,
+    /// `created`, `updated`, `unchanged`, `rolled-back` (a failed upgrade was undone),
+    /// `failed`, or `dry-run`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    /// The release record's status (`deployed`, `failed`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_status: Option<String>,
+    pub applied: Vec<String>,
+    /// Objects kept by `helm.sh/resource-policy: keep` when the upgrade dropped them.
+    pub kept: Vec<String>,
+    pub notes: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_template: Option<ServiceTemplateState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServiceTemplateState {
+    pub name: String,
+    /// k0rdent's verdict; null when it did not decide in time.
+    pub valid: Option<bool>,
+    /// k0rdent's reason when invalid: the real cause behind "webhook rejected" errors.
+    pub validation_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn status_of(report: &ReleaseReport) -> &'static str {
+    match report.action.as_str() {
+        "installed" => "created",
+        "upgraded" => "updated",
+        "rolled-back" => "rolled-back",
+        _ => "unchanged",
+    }
+}
+
+fn success(report: ReleaseReport) -> NamespaceResult {
+    let service_template = report
+        .service_templates
+        .first()
+        .map(|st| ServiceTemplateState {
+            name: st.name.clone(),
+            valid: st.valid,
+            validation_error: st.validation_error.clone(),
+            note: st.note.clone(),
+        });
+    NamespaceResult {
+        namespace: report.namespace.clone(),
+        status: status_of(&report).to_string(),
+        release: report.release,
+        revision: Some(report.revision),
+        release_status: Some(report.status),
+        applied: report.applied,
+        kept: report.kept,
+        notes: report.notes,
+        service_template,
+        error: None,
+    }
+}
+
+fn failure(namespace: &str, release: &str, error: &EngineError) -> NamespaceResult {
+    let status = match error {
+        EngineError::RolledBack { .. } => "rolled-back",
+        _ => "failed",
+    };
+    NamespaceResult {
+        namespace: namespace.to_string(),
+        release: release.to_string(),
+        status: status.to_string(),
+        revision: None,
+        release_status: None,
+        applied: Vec::new(),
+        kept: Vec::new(),
+        notes: String::new(),
+        service_template: None,
+        error: Some(error.to_string()),
+    }
+}
+
+/// `created`/`updated`/`unchanged` when every namespace agrees, else `mixed`.
+fn overall(results: &[NamespaceResult]) -> String {
+    let first = results
+        .first()
+        .map(|r| r.status.as_str())
+        .unwrap_or("unchanged");
+    if results.iter().all(|r| r.status == first)
+        && matches!(first, "created" | "updated" | "unchanged" | "dry-run")
+    {
+        first.to_string()
+    } else {
+        "mixed".to_string()
+    }
+}
+
+pub async fn install(
+    context: &Context,
+    caller: &Caller,
+    args: InstallArgs,
+    progress: &Progress,
+    control: &Control,
+) -> Result<InstallResult, String> {
+    let mut options = context.engine.clone();
+    if let Some(timeout) = &args.timeout {
+        options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
+    }
+    let cluster = context.access.cluster_for(caller).await?;
+    let namespaces = target_namespaces(
+        context,
+        caller,
+        &cluster,
+        args.namespace.as_deref(),
+        args.all_namespaces,
+    )
+    .await?;
+    progress.report(
+        Step::Pull,
+        format!(
+            "checking {} {} in the catalog and pulling kgst",
+            args.template, args.version
+        ),
+    );
+    let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;
+    let release = args.template.clone();
+    let results: Vec<NamespaceResult> = if args.dry_run {
+        namespaces
+            .iter()
+            .map(|ns| dry_run(context, &prepared, &release, ns))
+            .collect::<Result<_, _>>()?
+    } else {
+        let prepared = &prepared;
+        let cluster = &cluster;
+        let options = &options;
+        let release = &release;
+        let mut results: Vec<NamespaceResult> = futures::stream::iter(namespaces)
+            .map(|ns| async move {
+                let report = ops::install(
+                    cluster,
+                    &context.plugins,
+                    options.clone(),
+                    &prepared.kgst,
+                    release,
+                    &ns,
+                    prepared.values.clone(),
+                    InstallMode::UpgradeInstall,
+                    control,
+                )
+                .await;
+                match report {
+                    Ok(report) => success(report),
+                    Err(e) => failure(&ns, release, &e),
+                }
+            })
+            .buffer_unordered(context.access.max_parallel)
+            .collect()
+            .await;
+        results.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+        results
+    };
+    progress.report(Step::Done, overall(&results));
+    if results.iter().all(|r| r.error.is_some()) {
+        let errors: Vec<String> = results
+            .iter()
+            .map(|r| format!("{}: {}", r.namespace, r.error.as_deref().unwrap_or("")))
+            .collect();
+        return Err(errors.join("\n"));
+    }
+    Ok(InstallResult {
+        applied: results.iter().flat_map(|r| r.applied.clone()).collect(),
+        status: overall(&results),
+        chart: prepared.chart_value.clone(),
+        kgst: prepared.kgst_info.clone(),
+        dry_run: args.dry_run,
+        namespaces: results,
+    })
+}
+
+/// What an install would apply in `namespace`, from a render with no cluster.
+fn dry_run(
+    context: &Context,
+    prepared: &PreparedApp,
+    release: &str,
+    namespace: &str,
+) -> Result<NamespaceResult, String> {
+    let rendered = super::render_tool::render_prepared(context, prepared, release, namespace)?;
+    let mut hooks = Vec::new();
+    let mut objects = Vec::new();
+    for m in &rendered.manifests {
+        let object = describe(&m.source, &m.content, namespace);
+        if object.kind.is_empty() {
+            continue;
+        }
+        let reference = format!("{}/{}/{}", object.namespace, object.kind, object.name);
+        if object.hook.is_some() {
+            hooks.push(reference);
+        } else {
+            objects.push(reference);
+        }
+    }
+    hooks.extend(objects);
+    Ok(NamespaceResult {
+        namespace: namespace.to_string(),
+        release: release.to_string(),
+        status: "dry-run".into(),
+        revision: None,
+        release_status: None,
+        applied: hooks,
+        kept: Vec::new(),
+        notes: rendered.notes.unwrap_or_default(),
+        service_template: None,
+        error: None,
+    })
+}
+
+/// The cluster a read-only tool acts through, after the filter check.
+pub async fn cluster_in(
+    context: &Context,
+    caller: &Caller,
+    namespace: Option<&str>,
+) -> Result<(Cluster, String), String> {
+    let cluster = context.access.cluster_for(caller).await?;
+    let namespaces = target_namespaces(context, caller, &cluster, namespace, false).await?;
+    Ok((cluster, namespaces[0].clone()))
+}

@@ -1,0 +1,283 @@
+//! The cluster tools besides install: installed ServiceTemplates, uninstall,
+//! release history and rollback, and the namespaces a caller may use. Each
+//! acts as the caller and inside the namespace filter.
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::access::Caller;
+use super::context::Context;
+use super::install_tool::cluster_in;
+use super::scope::{Progress, target_namespaces, visible_namespaces};
+use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
+use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
+use crate::release::engine::{Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct TemplatesListArgs {
+    /// Namespace to list (default: the server's default namespace).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Every namespace the filter allows.
+    #[serde(default)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplatesList {
+    pub templates: Vec<InstalledTemplate>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InstalledTemplate {
+    pub namespace: String,
+    pub name: String,
+    /// The chart the template points at, `name:version` when known.
+    pub chart: Option<String>,
+    pub valid: Option<bool>,
+    pub validation_error: Option<String>,
+    /// The Helm release that owns it (`meta.helm.sh/release-name`).
+    pub release: Option<String>,
+    /// Marked `helm.sh/resource-policy: keep`: it stays after uninstall.
+    pub kept_on_uninstall: bool,
+}
+
+fn service_templates() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(SERVICE_TEMPLATE_GROUP, "v1beta1", SERVICE_TEMPLATE_KIND),
+        "servicetemplates",
+    )
+}
+
+fn text(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+pub async fn list_templates(
+    context: &Context,
+    caller: &Caller,
+    args: TemplatesListArgs,
+) -> Result<TemplatesList, String> {
+    let cluster = context.access.cluster_for(caller).await?;
+    let namespaces = target_namespaces(
+        context,
+        caller,
+        &cluster,
+        args.namespace.as_deref(),
+        args.all_namespaces,
+    )
+    .await?;
+    let resource = service_templates();
+    let mut templates = Vec::new();
+    for ns in namespaces {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(cluster.client().clone(), &ns, &resource);
+        let list = api.list(&ListParams::default()).await.map_err(|e| {
+            ClusterError::api("list", format!("ServiceTemplates in namespace {ns:?}"), e)
+                .to_string()
+        })?;
+        for item in list.items {
+            let annotations = item.metadata.annotations.clone().unwrap_or_default();
+            let data = &item.data;
+            let chart = match (
+                text(data, "/spec/helm/chartSpec/chart"),
+                text(data, "/spec/helm/chartSpec/version"),
+            ) {
+                (Some(name), Some(version)) => Some(format!("{name}:{version}")),
+                (Some(name), None) => Some(name),
+                _ => None,
+            };
+            templates.push(InstalledTemplate {
+                namespace: ns.clone(),
+                name: item.metadata.name.clone().unwrap_or_default(),
+                chart,
+                valid: data.pointer("/status/valid").and_then(Value::as_bool),
+                validation_error: text(data, "/status/validationError").filter(|e| !e.is_empty()),
+                release: annotations.get(RELEASE_NAME_ANNOTATION).cloned(),
+                kept_on_uninstall: annotations
+                    .get(RESOURCE_POLICY_ANNOTATION)
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("keep")),
+            });
+        }
+    }
+    Ok(TemplatesList { templates })
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct UninstallArgs {
+    /// The template (release) to remove, as installed by install_from_catalog, e.g. `minio`.
+    pub template: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Remove it from every namespace the filter allows where it is installed.
+    #[serde(default)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UninstallResult {
+    /// One entry per namespace where the release existed.
+    pub namespaces: Vec<UninstallReport>,
+    /// Namespaces searched where the release did not exist.
+    pub not_installed_in: Vec<String>,
+}
+
+pub async fn uninstall(
+    context: &Context,
+    caller: &Caller,
+    args: UninstallArgs,
+    progress: &Progress,
+    control: &Control,
+) -> Result<UninstallResult, String> {
+    let cluster = context.access.cluster_for(caller).await?;
+    let namespaces = target_namespaces(
+        context,
+        caller,
+        &cluster,
+        args.namespace.as_deref(),
+        args.all_namespaces,
+    )
+    .await?;
+    let cluster = &cluster;
+    let release = args.template.as_str();
+    let outcomes: Vec<(
+        String,
+        Result<UninstallReport, crate::release::engine::EngineError>,
+    )> = futures::stream::iter(namespaces)
+        .map(|ns| async move {
+            let result = ops::uninstall(
+                cluster,
+                &context.plugins,
+                context.engine.clone(),
+                release,
+                &ns,
+                control,
+            )
+            .await;
+            (ns, result)
+        })
+        .buffer_unordered(context.access.max_parallel)
+        .collect()
+        .await;
+    progress.flush().await;
+    let mut result = UninstallResult {
+        namespaces: Vec::new(),
+        not_installed_in: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    for (ns, outcome) in outcomes {
+        match outcome {
+            Ok(report) => result.namespaces.push(report),
+            Err(crate::release::engine::EngineError::NotFound { .. }) => {
+                result.not_installed_in.push(ns)
+            }
+            Err(e) => errors.push(format!("{ns}: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort();
+        return Err(errors.join("\n"));
+    }
+    if result.namespaces.is_empty() {
+        return Err(format!(
+            "release {release:?} is not installed in {}; fix: check the name with k0rdent.mgmt.serviceTemplates.list",
+            result.not_installed_in.join(", ")
+        ));
+    }
+    result
+        .namespaces
+        .sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    result.not_installed_in.sort();
+    Ok(result)
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct HistoryArgs {
+    /// Release name (for catalog installs: the template, e.g. `minio`).
+    pub release: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct History {
+    pub release: String,
+    pub namespace: String,
+    /// Oldest first, by revision number.
+    pub revisions: Vec<HistoryRow>,
+}
+
+pub async fn history(
+    context: &Context,
+    caller: &Caller,
+    args: HistoryArgs,
+) -> Result<History, String> {
+    let (cluster, namespace) = cluster_in(context, caller, args.namespace.as_deref()).await?;
+    let revisions = ops::history(&cluster, &context.plugins, &args.release, &namespace)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(History {
+        release: args.release,
+        namespace,
+        revisions,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct RollbackArgs {
+    pub release: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Revision to return to; omitted or 0: the one before the latest.
+    #[serde(default)]
+    pub revision: Option<u32>,
+    /// Hook wait limit, e.g. `90s`, `5m`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+pub async fn rollback(
+    context: &Context,
+    caller: &Caller,
+    args: RollbackArgs,
+    control: &Control,
+) -> Result<ReleaseReport, String> {
+    let mut options = context.engine.clone();
+    if let Some(timeout) = &args.timeout {
+        options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
+    }
+    let (cluster, namespace) = cluster_in(context, caller, args.namespace.as_deref()).await?;
+    ops::rollback(
+        &cluster,
+        &context.plugins,
+        options,
+        &args.release,
+        &namespace,
+        args.revision,
+        control,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NamespaceList {
+    /// The server's namespace filter (matched against whole names).
+    pub filter: String,
+    /// Namespaces the caller can see that the filter allows.
+    pub namespaces: Vec<String>,
+}
+
+pub async fn namespaces(context: &Context, caller: &Caller) -> Result<NamespaceList, String> {
+    let cluster = context.access.cluster_for(caller).await?;
+    Ok(NamespaceList {
+        filter: context.access.filter.pattern().to_string(),
+        namespaces: visible_namespaces(context, &cluster).await?,
+    })
+}

@@ -1,0 +1,154 @@
+//! Per-call plumbing the cluster tools share: which namespaces a call acts
+//! in (filter, auth mode, `all_namespaces`), and MCP progress notifications
+//! fed from the engine's steps, in order.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use rmcp::RoleServer;
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::service::{Peer, RequestContext};
+use tokio::sync::{mpsc, oneshot};
+
+use super::access::{AuthMode, Caller};
+use super::context::Context;
+use crate::cluster::{Cluster, ClusterError};
+use crate::release::engine::{Control, ProgressSink, Step};
+
+/// Namespaces the filter allows that the caller can see, by name.
+pub async fn visible_namespaces(
+    context: &Context,
+    cluster: &Cluster,
+) -> Result<Vec<String>, String> {
+    let api: Api<Namespace> = Api::all(cluster.client().clone());
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| ClusterError::api("list", "namespaces", e).to_string())?;
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .filter(|n| context.access.filter.allows(n))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The namespaces a call acts in.
+pub async fn target_namespaces(
+    context: &Context,
+    caller: &Caller,
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    all_namespaces: bool,
+) -> Result<Vec<String>, String> {
+    match (namespace, all_namespaces) {
+        (Some(_), true) => {
+            Err("give either `namespace` or `all_namespaces: true`, not both".to_string())
+        }
+        (Some(ns), false) => {
+            context.access.check_namespace(ns)?;
+            Ok(vec![ns.to_string()])
+        }
+        (None, true) => {
+            let names = visible_namespaces(context, cluster).await?;
+            if names.is_empty() {
+                return Err(format!(
+                    "no namespace in the cluster matches this server's namespace filter `{}`; \
+                     fix: create one, or name a namespace the filter allows",
+                    context.access.filter.pattern()
+                ));
+            }
+            Ok(names)
+        }
+        (None, false) => {
+            if context.access.mode == AuthMode::OidcRequired && matches!(caller, Caller::Token(_)) {
+                return Err(
+                    "OIDC_REQUIRED: name the `namespace` to act in, or set `all_namespaces: true`"
+                        .to_string(),
+                );
+            }
+            context.access.check_namespace(&context.default_namespace)?;
+            Ok(vec![context.default_namespace.clone()])
+        }
+    }
+}
+
+enum Message {
+    Progress(Step, String),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Forwards engine steps as `notifications/progress` when the client sent a
+/// progress token; one task keeps them in order.
+pub struct Progress {
+    sender: Option<mpsc::UnboundedSender<Message>>,
+}
+
+impl Progress {
+    pub fn for_request(context: &RequestContext<RoleServer>) -> Self {
+        let Some(token) = context.meta.get_progress_token() else {
+            return Progress { sender: None };
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(forward(context.peer.clone(), token, receiver));
+        Progress {
+            sender: Some(sender),
+        }
+    }
+
+    pub fn sink(&self) -> Option<ProgressSink> {
+        let sender = self.sender.clone()?;
+        Some(Arc::new(move |step: Step, message: &str| {
+            let _ = sender.send(Message::Progress(step, message.to_string()));
+        }))
+    }
+
+    /// A [`Control`] cancelled with the request and reporting here.
+    pub fn control(&self, context: &RequestContext<RoleServer>) -> Control {
+        Control::new(context.ct.clone(), self.sink())
+    }
+
+    pub fn report(&self, step: Step, message: impl Into<String>) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(Message::Progress(step, message.into()));
+        }
+    }
+
+    /// Waits until every notification sent so far is written, so none
+    /// arrives after the result.
+    pub async fn flush(&self) {
+        if let Some(sender) = &self.sender {
+            let (done, wait) = oneshot::channel();
+            if sender.send(Message::Flush(done)).is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+}
+
+async fn forward(
+    peer: Peer<RoleServer>,
+    token: ProgressToken,
+    mut receiver: mpsc::UnboundedReceiver<Message>,
+) {
+    let mut count = 0u32;
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Message::Progress(step, text) => {
+                count += 1;
+                let mut param = ProgressNotificationParam::new(token.clone(), f64::from(count));
+                param.message = Some(format!("{}: {text}", step.as_str()));
+                if peer.notify_progress(param).await.is_err() {
+                    // The client went away; keep draining so senders never block.
+                    continue;
+                }
+            }
+            Message::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
