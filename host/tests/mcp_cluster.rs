@@ -482,3 +482,96 @@ async fn inspector_cli_installs_and_lists() {
             .is_some()
     );
 }
+
+/// OIDC_REQUIRED with token checks: real ServiceAccount JWTs from the
+/// apiserver, checked against its own JWKS before any cluster call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_checks_reject_bad_tokens_before_the_cluster_sees_them() {
+    let Some(env) = start().await else {
+        return;
+    };
+    let plane = &env.plane;
+    plane.kubectl(&["create", "serviceaccount", "agent", "-n", "team-a"]);
+    plane.kubectl(&[
+        "create",
+        "rolebinding",
+        "agent",
+        "-n",
+        "team-a",
+        "--clusterrole=cluster-admin",
+        "--serviceaccount=team-a:agent",
+    ]);
+    let issuer = "https://kubernetes.default.svc.cluster.local";
+    let jwks = plane.kubectl(&["get", "--raw", "/openid/v1/jwks"]);
+    let jwks_server = k0rdent_test_harness::http::StaticServer::serve("/jwks", jwks.into_bytes());
+    let token = |audiences: &[&str]| {
+        let mut args = vec!["create", "token", "agent", "-n", "team-a"];
+        for a in audiences {
+            args.extend_from_slice(&["--audience", a]);
+        }
+        plane.kubectl(&args).trim().to_string()
+    };
+    let good = token(&["k0rdent-mcp", issuer]);
+    let wrong_audience = token(&[issuer]);
+    // One signature character changed (not the last, whose spare bits base64 rejects).
+    let mut tampered: Vec<char> = good.chars().collect();
+    let at = tampered.len() - 10;
+    tampered[at] = if tampered[at] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    let (static_token, _, _) = TEST_IDENTITIES[0];
+
+    let work = tempfile::tempdir().unwrap();
+    let mut server_env = env.server_env(work.path());
+    server_env.extend([
+        ("K0RDENT_MCP_AUTH_MODE", "OIDC_REQUIRED".to_string()),
+        ("K0RDENT_MCP_OIDC_ISSUER", issuer.to_string()),
+        ("K0RDENT_MCP_OIDC_AUDIENCE", "k0rdent-mcp".to_string()),
+        ("K0RDENT_MCP_OIDC_JWKS_URL", jwks_server.url()),
+        (
+            "K0RDENT_MCP_KUBECONFIG",
+            plane.kubeconfig.display().to_string(),
+        ),
+    ]);
+    let server = Server::start(work.path(), &[], &server_env);
+    let call = |token: String| {
+        let url = server.url("/mcp");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(
+                    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                        "name": "k0rdent.mgmt.releases.history",
+                        "arguments": {"release": "none", "namespace": "team-a"}}})
+                    .to_string(),
+                )
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    for (what, bad, reason) in [
+        ("a static token", static_token.to_string(), "not a JWT"),
+        ("another audience", wrong_audience, "InvalidAudience"),
+        ("a bad signature", tampered, "InvalidSignature"),
+    ] {
+        let (status, body) = call(bad).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(body.contains(reason), "{what}: {body}");
+    }
+    // A good token passes and the cluster call acts as the ServiceAccount:
+    // it may read release Secrets in team-a, so the answer is "not found".
+    let (status, body) = call(good.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#"release \"none\" in namespace \"team-a\" not found"#),
+        "{body}"
+    );
+    assert!(
+        !server.log_text().contains(&good),
+        "a token reached the log"
+    );
+}

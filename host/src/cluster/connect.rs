@@ -10,6 +10,9 @@ use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
 
 use super::error::ClusterError;
 
+/// `User-Agent` of every Kubernetes request.
+pub const USER_AGENT: &str = concat!("k0rdent-mcp/", env!("CARGO_PKG_VERSION"));
+
 /// Where the cluster address and credentials come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterSource {
@@ -82,6 +85,11 @@ pub async fn connect(
             ..AuthInfo::default()
         };
     }
+    // Names us in the API server's audit log and metrics.
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     kube::Client::try_from(config).map_err(|e| {
         fail(
             e.to_string(),

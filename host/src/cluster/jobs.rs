@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 
 use super::error::ClusterError;
-use super::objects::{Cluster, WAIT_POLL};
+use super::objects::{Backoff, Cluster};
 
 /// Most log lines kept per container.
 const LOG_TAIL_LINES: i64 = 40;
@@ -70,6 +70,7 @@ pub async fn wait_for_job(
     let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
     let object = format!("Job {name:?} in namespace {namespace:?}");
     let deadline = Instant::now() + timeout;
+    let mut backoff = Backoff::new();
     loop {
         let job = jobs
             .get_opt(name)
@@ -123,7 +124,7 @@ pub async fn wait_for_job(
                 logs: pod_logs(cluster, namespace, name).await,
             });
         }
-        tokio::time::sleep(WAIT_POLL).await;
+        backoff.sleep().await;
     }
 }
 

@@ -11,7 +11,7 @@ mod jobs;
 mod objects;
 mod ownership;
 
-pub use connect::{ClusterSource, connect};
+pub use connect::{ClusterSource, USER_AGENT, connect};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
 pub use objects::{Cluster, FIELD_MANAGER, ObjectKey};

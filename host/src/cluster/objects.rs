@@ -19,8 +19,22 @@ use super::error::ClusterError;
 /// upgrade` take over our releases (and us theirs) without apply conflicts.
 pub const FIELD_MANAGER: &str = "helm";
 
-/// How often waits look again.
-const POLL: Duration = Duration::from_millis(250);
+/// Waits look again after 10 ms, doubling up to 250 ms: most deletes and
+/// played Jobs finish within a few tens of milliseconds, and the cap bounds
+/// the request rate of long waits to four a second.
+#[derive(Debug)]
+pub(super) struct Backoff(Duration);
+
+impl Backoff {
+    pub fn new() -> Self {
+        Backoff(Duration::from_millis(10))
+    }
+
+    pub async fn sleep(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_millis(250));
+    }
+}
 
 /// Which object: what Helm prints as `Kind "name" in namespace "ns"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,11 +61,24 @@ struct Resolved {
     namespaced: bool,
 }
 
+/// Server version and API versions, as read at one moment.
+#[derive(Clone)]
+struct Served {
+    at: Instant,
+    kube_version: String,
+    api_versions: Vec<String>,
+}
+
+/// How long `.Capabilities` facts are reused: long enough that a burst of
+/// installs does not rediscover, short enough to see a new CRD soon.
+const SERVED_TTL: Duration = Duration::from_secs(30);
+
 /// A kube client plus a discovery cache.
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
     resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
+    served: Arc<Mutex<Option<Served>>>,
 }
 
 impl Cluster {
@@ -59,6 +86,7 @@ impl Cluster {
         Cluster {
             client,
             resources: Arc::default(),
+            served: Arc::default(),
         }
     }
 
@@ -202,6 +230,7 @@ impl Cluster {
             return Ok(false);
         }
         let deadline = Instant::now() + timeout;
+        let mut backoff = Backoff::new();
         while self.get(key).await?.is_some() {
             if Instant::now() >= deadline {
                 return Err(ClusterError::DeleteTimeout {
@@ -209,9 +238,27 @@ impl Cluster {
                     seconds: timeout.as_secs(),
                 });
             }
-            tokio::time::sleep(POLL).await;
+            backoff.sleep().await;
         }
         Ok(true)
+    }
+
+    /// The server's `gitVersion` and every served API version (Helm's
+    /// `.Capabilities`), reused for a few seconds.
+    pub async fn served(&self) -> Result<(String, Vec<String>), ClusterError> {
+        if let Some(s) = self.served.lock().unwrap().as_ref()
+            && s.at.elapsed() < SERVED_TTL
+        {
+            return Ok((s.kube_version.clone(), s.api_versions.clone()));
+        }
+        let kube_version = self.kube_version().await?;
+        let api_versions = self.api_versions().await?;
+        *self.served.lock().unwrap() = Some(Served {
+            at: Instant::now(),
+            kube_version: kube_version.clone(),
+            api_versions: api_versions.clone(),
+        });
+        Ok((kube_version, api_versions))
     }
 
     /// `v1`, `group/version` for every served API version (Helm's
@@ -243,5 +290,3 @@ impl Cluster {
             .map_err(|e| ClusterError::api("read", "the server version", e))
     }
 }
-
-pub(super) const WAIT_POLL: Duration = POLL;

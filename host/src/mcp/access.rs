@@ -57,6 +57,8 @@ pub struct AccessArgs {
     )]
     pub max_parallel_installs: u16,
     #[command(flatten)]
+    pub oidc: super::jwt::OidcArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -101,6 +103,8 @@ pub struct Access {
     pub mode: AuthMode,
     pub filter: NamespaceFilter,
     pub max_parallel: usize,
+    /// Token checks before any cluster call (OIDC_REQUIRED with --oidc-issuer).
+    pub jwt: Option<super::jwt::JwtCheck>,
     cluster_args: ClusterArgs,
     /// The server's own client, made on first use (a server that only
     /// lists the catalog needs no cluster).
@@ -109,7 +113,15 @@ pub struct Access {
 
 impl Access {
     pub fn from_args(args: &AccessArgs) -> anyhow::Result<Self> {
+        let jwt = super::jwt::JwtCheck::from_args(&args.oidc)?;
+        if jwt.is_some() && args.auth_mode != AuthMode::OidcRequired {
+            anyhow::bail!(
+                "--oidc-issuer checks callers' tokens, which only OIDC_REQUIRED uses; \
+                 set --auth-mode OIDC_REQUIRED or drop --oidc-issuer"
+            );
+        }
         Ok(Access {
+            jwt,
             mode: args.auth_mode,
             filter: NamespaceFilter::new(&args.namespace_filter)?,
             max_parallel: usize::from(args.max_parallel_installs),

@@ -200,7 +200,10 @@ fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Rou
     let oidc_required = server.context().access.mode == super::access::AuthMode::OidcRequired;
     let mcp_routes = Router::new().route_service("/mcp", mcp);
     let mcp_routes = if oidc_required {
-        mcp_routes.layer(axum::middleware::from_fn(require_bearer))
+        mcp_routes.layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            require_bearer,
+        ))
     } else {
         mcp_routes
     };
@@ -232,19 +235,33 @@ fn warn_if_hosts_unreachable(bound: SocketAddr, args: &HttpArgs) {
 /// The process is up and serving HTTP.
 /// OIDC_REQUIRED: no bearer token, no MCP. Answered before any tool runs,
 /// with the challenge clients expect.
-async fn require_bearer(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if super::access::bearer_token(request.headers()).is_some() {
-        return next.run(request).await;
+async fn require_bearer(
+    State(server): State<K0rdentMcp>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let unauthorized = |error: String| {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(json!({ "error": error })),
+        )
+            .into_response()
+    };
+    let Some(token) = super::access::bearer_token(request.headers()) else {
+        return unauthorized(
+            "this server runs in OIDC_REQUIRED mode: send `Authorization: Bearer <token>` \
+             with a token the Kubernetes API server accepts"
+                .to_string(),
+        );
+    };
+    if let Some(check) = &server.context().access.jwt
+        && let Err(reason) = check.verify(&token).await
+    {
+        tracing::info!(%reason, "refused a bearer token");
+        return unauthorized(reason);
     }
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        axum::Json(json!({
-            "error": "this server runs in OIDC_REQUIRED mode: send `Authorization: Bearer <token>` \
-                      with a token the Kubernetes API server accepts"
-        })),
-    )
-        .into_response()
+    next.run(request).await
 }
 
 async fn healthz() -> &'static str {

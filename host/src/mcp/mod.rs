@@ -5,6 +5,7 @@ mod catalog_tool;
 pub mod context;
 pub mod http;
 mod install_tool;
+pub mod jwt;
 pub mod metrics;
 mod plugins_tool;
 mod releases_tool;

@@ -158,7 +158,24 @@ impl ControlPlane {
             ))
             .arg("--service-cluster-ip-range=10.0.0.0/24")
             .arg("--disable-admission-plugins=ServiceAccount")
-            .arg("--allow-privileged=true");
+            .arg("--allow-privileged=true")
+            // Every request, with who made it and with what user agent: the
+            // benchmarks count API requests per client from this log.
+            .arg(format!(
+                "--audit-policy-file={}",
+                d.join("audit-policy.yaml").display()
+            ))
+            .arg(format!(
+                "--audit-log-path={}",
+                d.join("audit.log").display()
+            ))
+            .arg("--audit-log-format=json")
+            .arg("--audit-log-mode=blocking");
+        std::fs::write(
+            d.join("audit-policy.yaml"),
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n",
+        )
+        .unwrap();
         let mut apiserver = Service::spawn("kube-apiserver", cmd, &d.join("apiserver.log"));
         apiserver.wait_for_port(port, Duration::from_secs(60));
         wait_ready(port, &mut apiserver);
@@ -177,6 +194,26 @@ impl ControlPlane {
         };
         plane.install_crds();
         Some(plane)
+    }
+
+    /// User agents of the completed API requests so far (from the audit log).
+    pub fn request_agents(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event["stage"] == "ResponseComplete")
+            .map(|event| event["userAgent"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Completed API requests so far whose user agent starts with `agent`,
+    /// ignoring case.
+    pub fn requests_by(&self, agent: &str) -> usize {
+        let agent = agent.to_ascii_lowercase();
+        self.request_agents()
+            .iter()
+            .filter(|ua| ua.to_ascii_lowercase().starts_with(&agent))
+            .count()
     }
 
     pub fn server_url(&self) -> String {

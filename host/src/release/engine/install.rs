@@ -55,9 +55,10 @@ impl ReleaseEngine<'_> {
                 req.chart.metadata.name
             ),
         );
+        let (kube_version, api_versions) = self.cluster.served().await?;
         let capabilities = Capabilities {
-            kube_version: self.cluster.kube_version().await?,
-            api_versions: self.cluster.api_versions().await?,
+            kube_version,
+            api_versions,
             helm_version: self.options.helm_version.clone(),
         };
         let request = RenderRequest {

@@ -17,8 +17,6 @@ use super::error::EngineError;
 pub const SERVICE_TEMPLATE_KIND: &str = "ServiceTemplate";
 pub const SERVICE_TEMPLATE_GROUP: &str = "k0rdent.mirantis.com";
 
-const POLL: Duration = Duration::from_millis(250);
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TemplateValidity {
     pub name: String,
@@ -60,6 +58,8 @@ pub(super) async fn wait_for_validity(
     );
     let deadline = Instant::now() + timeout;
     let mut out: Vec<Option<TemplateValidity>> = vec![None; keys.len()];
+    // k0rdent validates within a second or so; look soon, then back off.
+    let mut pause = Duration::from_millis(20);
     loop {
         for (slot, key) in out.iter_mut().zip(&keys) {
             if slot.is_some() {
@@ -112,9 +112,10 @@ pub(super) async fn wait_for_validity(
             break;
         }
         tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
+            () = tokio::time::sleep(pause) => {}
             () = control.cancel.cancelled() => {}
         }
+        pause = (pause * 2).min(Duration::from_millis(250));
     }
     Ok(out.into_iter().flatten().collect())
 }
