@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::context::Context;
 use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
-use super::scope::{Progress, target_namespaces};
+use super::scope::{Progress, scope};
 use crate::cluster::Cluster;
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
@@ -163,11 +163,9 @@ pub async fn install(
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
-    let cluster = context.access.cluster_for(caller).await?;
-    let namespaces = target_namespaces(
+    let (cluster, namespaces) = scope(
         context,
         caller,
-        &cluster,
         args.namespace.as_deref(),
         args.all_namespaces,
     )
@@ -277,7 +275,6 @@ pub async fn cluster_in(
     caller: &Caller,
     namespace: Option<&str>,
 ) -> Result<(Cluster, String), String> {
-    let cluster = context.access.cluster_for(caller).await?;
-    let namespaces = target_namespaces(context, caller, &cluster, namespace, false).await?;
+    let (cluster, namespaces) = scope(context, caller, namespace, false).await?;
     Ok((cluster, namespaces[0].clone()))
 }

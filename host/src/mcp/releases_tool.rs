@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::access::Caller;
 use super::context::Context;
 use super::install_tool::cluster_in;
-use super::scope::{Progress, target_namespaces, visible_namespaces};
+use super::scope::{Progress, scope, visible_namespaces};
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND};
@@ -64,11 +64,9 @@ pub async fn list_templates(
     caller: &Caller,
     args: TemplatesListArgs,
 ) -> Result<TemplatesList, String> {
-    let cluster = context.access.cluster_for(caller).await?;
-    let namespaces = target_namespaces(
+    let (cluster, namespaces) = scope(
         context,
         caller,
-        &cluster,
         args.namespace.as_deref(),
         args.all_namespaces,
     )
@@ -135,11 +133,9 @@ pub async fn uninstall(
     progress: &Progress,
     control: &Control,
 ) -> Result<UninstallResult, String> {
-    let cluster = context.access.cluster_for(caller).await?;
-    let namespaces = target_namespaces(
+    let (cluster, namespaces) = scope(
         context,
         caller,
-        &cluster,
         args.namespace.as_deref(),
         args.all_namespaces,
     )

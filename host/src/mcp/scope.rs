@@ -76,6 +76,19 @@ pub async fn target_namespaces(
     }
 }
 
+/// The caller's cluster client and the namespaces a call acts in.
+pub async fn scope(
+    context: &Context,
+    caller: &Caller,
+    namespace: Option<&str>,
+    all_namespaces: bool,
+) -> Result<(Cluster, Vec<String>), String> {
+    let cluster = context.access.cluster_for(caller).await?;
+    let namespaces =
+        target_namespaces(context, caller, &cluster, namespace, all_namespaces).await?;
+    Ok((cluster, namespaces))
+}
+
 enum Message {
     Progress(Step, String),
     Flush(oneshot::Sender<()>),

@@ -223,20 +223,17 @@ impl ReleaseEngine<'_> {
         };
         store.update(&record, &labels).await?;
         let service_templates = self.validity_of(&record, control).await?;
-        Ok(ReleaseOutcome {
-            action: if is_install {
-                InstallAction::Installed
-            } else {
-                InstallAction::Upgraded
-            },
-            revision,
+        let action = if is_install {
+            InstallAction::Installed
+        } else {
+            InstallAction::Upgraded
+        };
+        Ok(ReleaseOutcome::deployed(
+            action,
             record,
-            applied: applied.objects,
-            hooks: applied.hooks,
-            deleted: applied.deleted,
-            kept: applied.kept,
+            applied,
             service_templates,
-        })
+        ))
     }
 
     /// k0rdent's verdict on the ServiceTemplates of `record`'s manifest.

@@ -145,6 +145,26 @@ pub struct ReleaseOutcome {
     pub service_templates: Vec<TemplateValidity>,
 }
 
+impl ReleaseOutcome {
+    fn deployed(
+        action: InstallAction,
+        record: ReleaseRecord,
+        applied: revision::Applied,
+        service_templates: Vec<TemplateValidity>,
+    ) -> Self {
+        ReleaseOutcome {
+            action,
+            revision: record.version,
+            record,
+            applied: applied.objects,
+            hooks: applied.hooks,
+            deleted: applied.deleted,
+            kept: applied.kept,
+            service_templates,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UninstallOutcome {
     pub release: String,

@@ -120,15 +120,11 @@ impl ReleaseEngine<'_> {
         record.info.status = Some(Status::Deployed);
         store.update(&record, &labels).await?;
         let service_templates = self.validity_of(&record, control).await?;
-        Ok(ReleaseOutcome {
-            action: InstallAction::RolledBack,
-            revision,
+        Ok(ReleaseOutcome::deployed(
+            InstallAction::RolledBack,
             record,
-            applied: applied.objects,
-            hooks: applied.hooks,
-            deleted: applied.deleted,
-            kept: applied.kept,
+            applied,
             service_templates,
-        })
+        ))
     }
 }

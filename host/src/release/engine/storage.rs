@@ -44,14 +44,7 @@ impl<'a> ReleaseStore<'a> {
                     e,
                 )
             })?;
-        let mut out = Vec::new();
-        for secret in list.items {
-            let value =
-                serde_json::to_value(&secret).map_err(|e| EngineError::Internal(e.to_string()))?;
-            out.push(release_from_secret(&value)?);
-        }
-        sort_by_revision(&mut out);
-        Ok(out)
+        decode_sorted(list.items)
     }
 
     /// Every revision of every release in `namespace` (all namespaces when
@@ -70,14 +63,7 @@ impl<'a> ReleaseStore<'a> {
                     .unwrap_or_else(|| "in all namespaces".into());
                 ClusterError::api("list", format!("release Secrets {scope}"), e)
             })?;
-        let mut out = Vec::new();
-        for secret in list.items {
-            let value =
-                serde_json::to_value(&secret).map_err(|e| EngineError::Internal(e.to_string()))?;
-            out.push(release_from_secret(&value)?);
-        }
-        sort_by_revision(&mut out);
-        Ok(out)
+        decode_sorted(list.items)
     }
 
     fn secret(
@@ -150,6 +136,18 @@ impl<'a> ReleaseStore<'a> {
             .into()),
         }
     }
+}
+
+/// Release records from listed Secrets, by revision number.
+fn decode_sorted(secrets: Vec<Secret>) -> Result<Vec<StoredRelease>, EngineError> {
+    let mut out = Vec::new();
+    for secret in secrets {
+        let value =
+            serde_json::to_value(&secret).map_err(|e| EngineError::Internal(e.to_string()))?;
+        out.push(release_from_secret(&value)?);
+    }
+    sort_by_revision(&mut out);
+    Ok(out)
 }
 
 fn describe(record: &ReleaseRecord) -> String {
