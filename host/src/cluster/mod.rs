@@ -14,7 +14,7 @@ mod ownership;
 pub use connect::{ClusterSource, USER_AGENT, connect};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
-pub use objects::{Cluster, FIELD_MANAGER, ObjectKey};
+pub use objects::{Cluster, DiscoveryCache, FIELD_MANAGER, ObjectKey};
 pub use ownership::{
     HELM_MANAGED_BY, KEEP, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
     RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,

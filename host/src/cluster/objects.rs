@@ -73,6 +73,14 @@ struct Served {
 /// installs does not rediscover, short enough to see a new CRD soon.
 const SERVED_TTL: Duration = Duration::from_secs(30);
 
+/// What discovery found: the same for every identity (discovery is open to
+/// all authenticated users), so per-caller clients share one copy.
+#[derive(Clone, Default)]
+pub struct DiscoveryCache {
+    resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
+    served: Arc<Mutex<Option<Served>>>,
+}
+
 /// A kube client plus a discovery cache.
 #[derive(Clone)]
 pub struct Cluster {
@@ -83,10 +91,15 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(client: kube::Client) -> Self {
+        Self::with_cache(client, &DiscoveryCache::default())
+    }
+
+    /// A client that reads and fills `cache` (shared with other clients).
+    pub fn with_cache(client: kube::Client, cache: &DiscoveryCache) -> Self {
         Cluster {
             client,
-            resources: Arc::default(),
-            served: Arc::default(),
+            resources: cache.resources.clone(),
+            served: cache.served.clone(),
         }
     }
 

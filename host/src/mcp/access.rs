@@ -15,7 +15,7 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use tokio::sync::OnceCell;
 
-use crate::cluster::{Cluster, connect};
+use crate::cluster::{Cluster, DiscoveryCache, connect};
 use crate::ops::{ClusterArgs, EngineArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +106,8 @@ pub struct Access {
     /// Token checks before any cluster call (OIDC_REQUIRED with --oidc-issuer).
     pub jwt: Option<super::jwt::JwtCheck>,
     cluster_args: ClusterArgs,
+    /// Shared by every caller's client: discovery is the same for all.
+    discovery: DiscoveryCache,
     /// The server's own client, made on first use (a server that only
     /// lists the catalog needs no cluster).
     server_cluster: OnceCell<Cluster>,
@@ -126,6 +128,7 @@ impl Access {
             filter: NamespaceFilter::new(&args.namespace_filter)?,
             max_parallel: usize::from(args.max_parallel_installs),
             cluster_args: args.cluster.clone(),
+            discovery: DiscoveryCache::default(),
             server_cluster: OnceCell::new(),
         })
     }
@@ -154,7 +157,7 @@ impl Access {
         match caller {
             Caller::Token(token) => connect(&self.cluster_args.source(), Some(token))
                 .await
-                .map(Cluster::new)
+                .map(|client| Cluster::with_cache(client, &self.discovery))
                 .map_err(|e| e.to_string()),
             Caller::Server => self
                 .server_cluster
@@ -164,7 +167,7 @@ impl Access {
                         self.cluster_args.token.as_deref(),
                     )
                     .await
-                    .map(Cluster::new)
+                    .map(|client| Cluster::with_cache(client, &self.discovery))
                 })
                 .await
                 .cloned()
