@@ -71,3 +71,59 @@ fn a_real_apiserver_with_rbac_and_the_products_crds() {
         "{err}"
     );
 }
+
+/// The played Job controller finishes kgst's verify Job the way the real Job
+/// would end: Complete when the chart it checks is in the (test) registry,
+/// Failed otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_jobs_pass_only_for_charts_the_test_registry_holds() {
+    use k0rdent_test_harness::charts;
+    use k0rdent_test_harness::registry::Registry;
+
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    charts::push_chart(
+        &registry.host(),
+        "charts/present",
+        "1.0.0",
+        &charts::simple_chart("present", "1.0.0"),
+        r#"{"apiVersion":"v2","name":"present","version":"1.0.0"}"#,
+        &oci_client::secrets::RegistryAuth::Anonymous,
+        true,
+    )
+    .await
+    .unwrap();
+    plane.kubectl(&["create", "namespace", "kcm-system"]);
+    let job = |name: &str, chart: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}, namespace: kcm-system}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: verify-job\n        image: helm\n        command: [/bin/sh, -c, \"CHART_FULL=\\\"oci://{}/charts/{chart}\\\"\\nVERSION=\\\"1.0.0\\\"\\nhelm pull $CHART_FULL --version $VERSION\"]\n",
+            registry.host()
+        )
+    };
+    plane.apply(&job("verify-present", "present"));
+    plane.apply(&job("verify-absent", "absent"));
+    let _controllers = plane.play_controllers("no-marker");
+    let condition = |name: &str| {
+        plane.kubectl(&[
+            "get",
+            "job",
+            name,
+            "-n",
+            "kcm-system",
+            "-o",
+            "jsonpath={.status.conditions[0].type}",
+        ])
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while (condition("verify-present").is_empty() || condition("verify-absent").is_empty())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(condition("verify-present"), "Complete");
+    assert_eq!(condition("verify-absent"), "Failed");
+}

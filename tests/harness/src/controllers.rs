@@ -1,7 +1,8 @@
 //! The controllers the test control plane lacks, played as envtest suites do:
 //! a background thread that finishes every Job (the status subresource is
-//! patched to `Complete`, or to `Failed` with a reason when the Job's name
-//! contains the failure marker) and validates every ServiceTemplate
+//! patched to `Complete`, or to `Failed` with a reason: for kgst's verify Job
+//! against a local test registry, when the chart it checks is not there;
+//! otherwise when the Job's name contains the failure marker) and validates every ServiceTemplate
 //! (`status.valid`, or `valid=false` with a `validationError`).
 
 use std::path::PathBuf;
@@ -75,6 +76,39 @@ impl Kubectl {
     }
 }
 
+/// What kgst's verify Job would find: for a Job whose script checks an
+/// `oci://127.0.0.1:<port>/…` chart (a test registry), whether that chart
+/// version's manifest exists there; `None` for any other Job.
+fn chart_in_local_registry(job: &Value) -> Option<bool> {
+    let script = job
+        .pointer("/spec/template/spec/containers/0/command")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let quoted = |var: &str| {
+        let start = script.find(&format!("{var}=\""))? + var.len() + 2;
+        let end = script[start..].find('"')? + start;
+        Some(script[start..end].to_string())
+    };
+    let chart = quoted("CHART_FULL")?;
+    let version = quoted("VERSION")?;
+    let rest = chart.strip_prefix("oci://127.0.0.1:")?;
+    let (port, repository) = rest.split_once('/')?;
+    let url = format!("http://127.0.0.1:{port}/v2/{repository}/manifests/{version}");
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-I"])
+        .args([
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            &url,
+        ])
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout) == "200")
+}
+
 /// Starts the played controllers; `job_marker` in a Job name makes it fail,
 /// `template_marker` in a ServiceTemplate name makes it invalid.
 pub fn play(
@@ -105,7 +139,11 @@ pub fn play(
                         continue;
                     }
                     let now = "2026-01-01T00:00:00Z";
-                    let status = if name.contains(&job_marker) {
+                    let fails = match chart_in_local_registry(&job) {
+                        Some(exists) => !exists,
+                        None => name.contains(&job_marker),
+                    };
+                    let status = if fails {
                         json!({"status": {"startTime": now, "failed": 1, "conditions": [{
                             "type": "Failed", "status": "True", "reason": FAILED_JOB_REASON,
                             "message": FAILED_JOB_MESSAGE, "lastProbeTime": now, "lastTransitionTime": now}]}})
