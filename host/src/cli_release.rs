@@ -88,8 +88,6 @@ pub struct HistoryArgs {
     pub output: Output,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    #[command(flatten)]
-    pub plugins: PluginArgs,
 }
 
 #[derive(Debug, Args)]
@@ -106,8 +104,6 @@ pub struct ListArgs {
     pub output: Output,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    #[command(flatten)]
-    pub plugins: PluginArgs,
 }
 
 /// Progress lines on stderr, so stdout stays the result.
@@ -204,9 +200,8 @@ pub async fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
 }
 
 pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
     let cluster = args.cluster.connect().await?;
-    let rows = ops::history(&cluster, &plugins, &args.release, &args.namespace).await?;
+    let rows = ops::history(&cluster, &args.release, &args.namespace).await?;
     print(args.output, &rows, |rows| {
         table(
             &[
@@ -235,10 +230,9 @@ pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
 }
 
 pub async fn list(args: ListArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
     let cluster = args.cluster.connect().await?;
     let namespace = (!args.all_namespaces).then_some(args.namespace.as_str());
-    let rows = ops::list(&cluster, &plugins, namespace, args.all).await?;
+    let rows = ops::list(&cluster, namespace, args.all).await?;
     print(args.output, &rows, |rows| {
         table(
             &[

@@ -2,7 +2,7 @@
 //! `list`, `rollback`, `uninstall`, `install`) against a real kube-apiserver,
 //! with real helm reading what they wrote.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use k0rdent_test_harness::cluster::ControlPlane;
@@ -43,15 +43,12 @@ impl Cli<'_> {
     }
 }
 
-fn helm(plane: &ControlPlane, work: &Path, args: &[&str]) -> String {
+fn helm(plane: &ControlPlane, args: &[&str]) -> String {
     let helm = std::env::var_os("K0RDENT_MCP_HELM")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
-    let out = Command::new(helm)
-        .env("HELM_CONFIG_HOME", work.join("helm/config"))
-        .env("HELM_CACHE_HOME", work.join("helm/cache"))
-        .env("HELM_DATA_HOME", work.join("helm/data"))
-        .arg(format!("--kubeconfig={}", plane.kubeconfig.display()))
+    let out = plane
+        .helm_command(&helm)
         .args(args)
         .output()
         .expect("running helm");
@@ -166,12 +163,8 @@ fn release_commands_install_upgrade_roll_back_and_uninstall_like_helm() {
         ]
     );
     // Real helm agrees, row for row.
-    let theirs: Value = serde_json::from_str(&helm(
-        &plane,
-        work.path(),
-        &["history", "minio", "-n", NS, "-o", "json"],
-    ))
-    .unwrap();
+    let theirs: Value =
+        serde_json::from_str(&helm(&plane, &["history", "minio", "-n", NS, "-o", "json"])).unwrap();
     for (ours, helms) in history
         .as_array()
         .unwrap()

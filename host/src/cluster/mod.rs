@@ -14,6 +14,7 @@ mod ownership;
 pub use connect::{ClusterSource, USER_AGENT, connect};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
+pub(crate) use objects::Backoff;
 pub use objects::{Cluster, DiscoveryCache, FIELD_MANAGER, ObjectKey};
 pub use ownership::{
     HELM_MANAGED_BY, KEEP, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,

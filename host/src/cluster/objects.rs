@@ -23,7 +23,7 @@ pub const FIELD_MANAGER: &str = "helm";
 /// played Jobs finish within a few tens of milliseconds, and the cap bounds
 /// the request rate of long waits to four a second.
 #[derive(Debug)]
-pub(super) struct Backoff(Duration);
+pub(crate) struct Backoff(Duration);
 
 impl Backoff {
     pub fn new() -> Self {
@@ -85,8 +85,7 @@ pub struct DiscoveryCache {
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
-    resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
-    served: Arc<Mutex<Option<Served>>>,
+    cache: DiscoveryCache,
 }
 
 impl Cluster {
@@ -98,8 +97,7 @@ impl Cluster {
     pub fn with_cache(client: kube::Client, cache: &DiscoveryCache) -> Self {
         Cluster {
             client,
-            resources: cache.resources.clone(),
-            served: cache.served.clone(),
+            cache: cache.clone(),
         }
     }
 
@@ -109,7 +107,7 @@ impl Cluster {
 
     async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, ClusterError> {
         let cache_key = (api_version.to_string(), kind.to_string());
-        if let Some(found) = self.resources.lock().unwrap().get(&cache_key) {
+        if let Some(found) = self.cache.resources.lock().unwrap().get(&cache_key) {
             return Ok(found.clone());
         }
         let (group, version) = match api_version.split_once('/') {
@@ -132,7 +130,8 @@ impl Cluster {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
         };
-        self.resources
+        self.cache
+            .resources
             .lock()
             .unwrap()
             .insert(cache_key, resolved.clone());
@@ -259,14 +258,14 @@ impl Cluster {
     /// The server's `gitVersion` and every served API version (Helm's
     /// `.Capabilities`), reused for a few seconds.
     pub async fn served(&self) -> Result<(String, Vec<String>), ClusterError> {
-        if let Some(s) = self.served.lock().unwrap().as_ref()
+        if let Some(s) = self.cache.served.lock().unwrap().as_ref()
             && s.at.elapsed() < SERVED_TTL
         {
             return Ok((s.kube_version.clone(), s.api_versions.clone()));
         }
         let kube_version = self.kube_version().await?;
         let api_versions = self.api_versions().await?;
-        *self.served.lock().unwrap() = Some(Served {
+        *self.cache.served.lock().unwrap() = Some(Served {
             at: Instant::now(),
             kube_version: kube_version.clone(),
             api_versions: api_versions.clone(),

@@ -11,7 +11,6 @@ use super::access::Caller;
 use super::context::Context;
 use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
 use super::scope::{Progress, scope};
-use crate::cluster::Cluster;
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
@@ -267,14 +266,4 @@ fn dry_run(
         service_template: None,
         error: None,
     })
-}
-
-/// The cluster a read-only tool acts through, after the filter check.
-pub async fn cluster_in(
-    context: &Context,
-    caller: &Caller,
-    namespace: Option<&str>,
-) -> Result<(Cluster, String), String> {
-    let (cluster, namespaces) = scope(context, caller, namespace, false).await?;
-    Ok((cluster, namespaces[0].clone()))
 }

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::context::Context;
-use super::install_tool::cluster_in;
-use super::scope::{Progress, scope, visible_namespaces};
+use super::scope::{scope, single_namespace, visible_namespaces};
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND};
@@ -130,7 +129,6 @@ pub async fn uninstall(
     context: &Context,
     caller: &Caller,
     args: UninstallArgs,
-    progress: &Progress,
     control: &Control,
 ) -> Result<UninstallResult, String> {
     let (cluster, namespaces) = scope(
@@ -161,7 +159,6 @@ pub async fn uninstall(
         .buffer_unordered(context.access.max_parallel)
         .collect()
         .await;
-    progress.flush().await;
     let mut result = UninstallResult {
         namespaces: Vec::new(),
         not_installed_in: Vec::new(),
@@ -214,8 +211,8 @@ pub async fn history(
     caller: &Caller,
     args: HistoryArgs,
 ) -> Result<History, String> {
-    let (cluster, namespace) = cluster_in(context, caller, args.namespace.as_deref()).await?;
-    let revisions = ops::history(&cluster, &context.plugins, &args.release, &namespace)
+    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let revisions = ops::history(&cluster, &args.release, &namespace)
         .await
         .map_err(|e| e.to_string())?;
     Ok(History {
@@ -248,7 +245,7 @@ pub async fn rollback(
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
-    let (cluster, namespace) = cluster_in(context, caller, args.namespace.as_deref()).await?;
+    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
     ops::rollback(
         &cluster,
         &context.plugins,

@@ -89,6 +89,17 @@ pub async fn scope(
     Ok((cluster, namespaces))
 }
 
+/// The caller's cluster client and the one namespace a call names (or the
+/// default one).
+pub async fn single_namespace(
+    context: &Context,
+    caller: &Caller,
+    namespace: Option<&str>,
+) -> Result<(Cluster, String), String> {
+    let (cluster, namespaces) = scope(context, caller, namespace, false).await?;
+    Ok((cluster, namespaces[0].clone()))
+}
+
 enum Message {
     Progress(Step, String),
     Flush(oneshot::Sender<()>),

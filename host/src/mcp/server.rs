@@ -188,9 +188,9 @@ impl K0rdentMcp {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
-        releases_tool::uninstall(&self.context, &caller, args, &progress, &control)
-            .await
-            .map(Json)
+        let result = releases_tool::uninstall(&self.context, &caller, args, &control).await;
+        progress.flush().await;
+        result.map(Json)
     }
 
     /// A release's revisions, oldest first (`helm history`): status, chart,

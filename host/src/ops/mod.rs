@@ -17,7 +17,7 @@ use crate::chart::Chart;
 use crate::cluster::Cluster;
 use crate::plugin::selection::PluginSet;
 use crate::release::engine::{
-    Control, EngineError, EngineOptions, InstallMode, InstallRequest, ReleaseEngine,
+    Control, EngineError, EngineOptions, InstallMode, InstallRequest, ReleaseEngine, ReleaseStore,
 };
 
 /// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
@@ -78,14 +78,15 @@ pub async fn uninstall(
     Ok(UninstallReport::from_outcome(namespace, &outcome))
 }
 
+/// Reads release Secrets only: no plugins needed.
 pub async fn history(
     cluster: &Cluster,
-    plugins: &PluginSet,
     release: &str,
     namespace: &str,
 ) -> Result<Vec<HistoryRow>, EngineError> {
-    let engine = ReleaseEngine::new(cluster, plugins, EngineOptions::default());
-    let history = engine.history(release, namespace).await?;
+    let history = ReleaseStore::new(cluster)
+        .history(release, namespace)
+        .await?;
     if history.is_empty() {
         return Err(EngineError::NotFound {
             release: release.to_string(),
@@ -95,12 +96,14 @@ pub async fn history(
     Ok(history_rows(&history))
 }
 
+/// Reads release Secrets only: no plugins needed.
 pub async fn list(
     cluster: &Cluster,
-    plugins: &PluginSet,
     namespace: Option<&str>,
     all: bool,
 ) -> Result<Vec<ListRow>, EngineError> {
-    let engine = ReleaseEngine::new(cluster, plugins, EngineOptions::default());
-    Ok(list_rows(&engine.list(namespace, all).await?))
+    let releases = ReleaseStore::new(cluster)
+        .latest_releases(namespace, all)
+        .await?;
+    Ok(list_rows(&releases))
 }

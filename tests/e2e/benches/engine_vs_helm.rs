@@ -9,7 +9,6 @@
 //! than helm. `cargo bench -p k0rdent-e2e --bench engine_vs_helm`
 //! (K0RDENT_MCP_BENCH_RUNS, default 8).
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -107,18 +106,14 @@ fn main() {
         validation_timeout: Duration::ZERO,
         ..EngineOptions::default()
     };
-    let home = work.path().join("helm-home");
 
     let (mut helm_wall, mut helm_requests) = (Vec::new(), Vec::new());
     let (mut ours_wall, mut ours_host, mut ours_requests) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         let before = plane.requests_by("helm");
         let started = Instant::now();
-        let out = Command::new(&helm)
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_CACHE_HOME", home.join("cache"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .arg(format!("--kubeconfig={}", plane.kubeconfig.display()))
+        let out = plane
+            .helm_command(&helm)
             .args(["upgrade", "--install", &format!("h{i}"), &kgst_url])
             .args(["--version", "2.0.2", "--plain-http", "-n", NS])
             .args(["--set", &format!("chart=happ{i}:1.0.0"), "--timeout", "60s"])

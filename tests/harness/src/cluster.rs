@@ -216,6 +216,19 @@ impl ControlPlane {
             .count()
     }
 
+    /// `helm` (the binary at `helm`) against this control plane, with its
+    /// config, cache and data under the plane's folder so runs never share state.
+    pub fn helm_command(&self, helm: &Path) -> Command {
+        let home = self.dir.path().join("helm-home");
+        let mut command = Command::new(helm);
+        command
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()));
+        command
+    }
+
     pub fn server_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)
     }

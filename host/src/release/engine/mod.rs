@@ -44,7 +44,7 @@ use serde_json::{Map, Value};
 use crate::chart::Chart;
 use crate::cluster::{Cluster, ObjectKey};
 use crate::plugin::selection::PluginSet;
-use crate::release::{ReleaseRecord, StoredRelease, latest_per_release};
+use crate::release::{ReleaseRecord, StoredRelease};
 
 pub use control::{Control, ProgressSink, Step};
 pub use documents::{
@@ -202,31 +202,5 @@ impl<'a> ReleaseEngine<'a> {
         namespace: &str,
     ) -> Result<Vec<StoredRelease>, EngineError> {
         self.store().history(release, namespace).await
-    }
-
-    /// `helm list`: the latest revision of each release in `namespace` (all
-    /// namespaces when `None`), by name. Uninstalled-with-history releases
-    /// are listed only with `all`.
-    pub async fn list(
-        &self,
-        namespace: Option<&str>,
-        all: bool,
-    ) -> Result<Vec<StoredRelease>, EngineError> {
-        let every = self.store().all(namespace).await?;
-        let mut out: Vec<StoredRelease> = latest_per_release(&every)
-            .into_iter()
-            .filter(|r| {
-                all || !matches!(
-                    r.record.status(),
-                    Some(crate::release::Status::Uninstalled | crate::release::Status::Superseded)
-                )
-            })
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| {
-            (a.record.namespace.as_str(), a.record.name.as_str())
-                .cmp(&(b.record.namespace.as_str(), b.record.name.as_str()))
-        });
-        Ok(out)
     }
 }

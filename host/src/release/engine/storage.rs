@@ -8,8 +8,9 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::release::{
-    ALL_RELEASES_SELECTOR, ReleaseRecord, SecretError, SecretWrite, StoredRelease,
-    history_selector, release_from_secret, release_secret, secret_name, sort_by_revision,
+    ALL_RELEASES_SELECTOR, ReleaseRecord, SecretError, SecretWrite, Status, StoredRelease,
+    history_selector, latest_per_release, release_from_secret, release_secret, secret_name,
+    sort_by_revision,
 };
 
 use super::error::EngineError;
@@ -64,6 +65,32 @@ impl<'a> ReleaseStore<'a> {
                 ClusterError::api("list", format!("release Secrets {scope}"), e)
             })?;
         decode_sorted(list.items)
+    }
+
+    /// `helm list`: the latest revision of each release in `namespace` (all
+    /// namespaces when `None`), by namespace and name. Releases whose latest
+    /// revision is superseded or uninstalled (kept history) only with `all`.
+    pub async fn latest_releases(
+        &self,
+        namespace: Option<&str>,
+        all: bool,
+    ) -> Result<Vec<StoredRelease>, EngineError> {
+        let every = self.all(namespace).await?;
+        let mut out: Vec<StoredRelease> = latest_per_release(&every)
+            .into_iter()
+            .filter(|r| {
+                all || !matches!(
+                    r.record.status(),
+                    Some(Status::Uninstalled | Status::Superseded)
+                )
+            })
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            (a.record.namespace.as_str(), a.record.name.as_str())
+                .cmp(&(b.record.namespace.as_str(), b.record.name.as_str()))
+        });
+        Ok(out)
     }
 
     fn secret(

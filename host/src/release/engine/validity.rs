@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, ObjectKey};
+use crate::cluster::{Backoff, Cluster, ObjectKey};
 
 use super::control::{Control, Step};
 use super::error::EngineError;
@@ -59,7 +59,7 @@ pub(super) async fn wait_for_validity(
     let deadline = Instant::now() + timeout;
     let mut out: Vec<Option<TemplateValidity>> = vec![None; keys.len()];
     // k0rdent validates within a second or so; look soon, then back off.
-    let mut pause = Duration::from_millis(20);
+    let mut backoff = Backoff::new();
     loop {
         for (slot, key) in out.iter_mut().zip(&keys) {
             if slot.is_some() {
@@ -112,10 +112,9 @@ pub(super) async fn wait_for_validity(
             break;
         }
         tokio::select! {
-            () = tokio::time::sleep(pause) => {}
+            () = backoff.sleep() => {}
             () = control.cancel.cancelled() => {}
         }
-        pause = (pause * 2).min(Duration::from_millis(250));
     }
     Ok(out.into_iter().flatten().collect())
 }

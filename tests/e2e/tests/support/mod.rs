@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use clap::Parser;
 use k0rdent_mcp::chart::{ArchiveLimits, Chart, load_chart_path};
@@ -75,12 +74,8 @@ fn run_helm(
     let Some(helm) = binary else {
         return Err("no helm".into());
     };
-    let home = plane.dir.path().join("helm-home");
-    let out = Command::new(helm)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .arg(format!("--kubeconfig={}", plane.kubeconfig.display()))
+    let out = plane
+        .helm_command(&helm)
         .args(args)
         .output()
         .expect("running helm");
