@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
-use k0rdent_mcp::plugin::contract::{Capabilities, ReleaseInfo, RenderInput};
+use k0rdent_mcp::plugin::contract::{Capabilities, ReleaseInfo, RenderInput, Timestamp};
 use k0rdent_mcp::plugin::selection::PluginSet;
 use k0rdent_mcp::plugin::{HostOptions, PluginHost, World, embedded};
 use k0rdent_mcp::render::{RenderRequest, render};
@@ -47,6 +47,11 @@ fn main() {
         values_json: values.into(),
         release: release.clone(),
         capabilities: capabilities.clone(),
+        entropy: vec![0; 32],
+        now: Timestamp {
+            seconds: 0,
+            nanoseconds: 0,
+        },
     };
     let sandboxed = sample(500, || {
         let started = Instant::now();

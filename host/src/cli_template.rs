@@ -11,7 +11,7 @@ use crate::config::PluginArgs;
 use crate::oci::ChartRef;
 use crate::plugin::contract::{Capabilities, ReleaseInfo};
 use crate::plugin::selection::PluginSet;
-use crate::render::{RenderRequest, helm_template_text, render};
+use crate::render::{RenderMode, RenderRequest, helm_template_text, render_with};
 use crate::values::ValueArgs;
 
 /// The Kubernetes version `.Capabilities.KubeVersion` reports unless told otherwise
@@ -38,6 +38,12 @@ pub struct TemplateArgs {
     /// Render as an upgrade rather than an install.
     #[arg(long = "is-upgrade")]
     pub is_upgrade: bool,
+    /// Same input, same output: random functions (randAlphaNum, uuidv4, …) use a fixed,
+    /// public seed and `now` is the Unix epoch. For diffs and tests only: generated
+    /// passwords are then known to everyone. By default every render gets fresh entropy
+    /// and the current time.
+    #[arg(long, env = "K0RDENT_MCP_DETERMINISTIC")]
+    pub deterministic: bool,
     #[command(flatten)]
     pub values: ValueArgs,
     #[command(flatten)]
@@ -100,6 +106,11 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
         },
     };
     // Plugin calls are CPU-bound; keep them off the async workers.
-    let rendered = tokio::task::block_in_place(|| render(plugins, request))?;
+    let mode = if args.deterministic {
+        RenderMode::Deterministic
+    } else {
+        RenderMode::Live
+    };
+    let rendered = tokio::task::block_in_place(|| render_with(plugins, request, mode))?;
     Ok(helm_template_text(&rendered.manifests))
 }

@@ -18,8 +18,9 @@ pub struct PluginArgs {
     #[arg(long, env = "K0RDENT_MCP_PLUGIN_DIR", value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
 
-    /// Folder for precompiled plugins; must not be writable by group or others.
-    /// Defaults to $XDG_CACHE_HOME/k0rdent-mcp/plugins (or ~/.cache/…); `none` disables it.
+    /// Folder for precompiled plugins: it and every folder above it must be closed to other users
+    /// (otherwise it is not used, with a warning). Defaults to $XDG_CACHE_HOME/k0rdent-mcp/plugins
+    /// (or ~/.cache/…); with neither variable set, or `none`, plugins are compiled in memory.
     #[arg(long, env = "K0RDENT_MCP_PLUGIN_CACHE_DIR", value_name = "DIR")]
     pub plugin_cache_dir: Option<String>,
 
@@ -50,7 +51,9 @@ impl PluginArgs {
         match self.plugin_cache_dir.as_deref() {
             Some("none") => None,
             Some(dir) => Some(PathBuf::from(dir)),
-            None => Some(cache_base().join("plugins")),
+            // Never the shared temporary folder: whoever creates the folder
+            // there first decides what native code the server would load.
+            None => user_cache_base().map(|base| base.join("plugins")),
         }
     }
 
@@ -72,11 +75,17 @@ impl PluginArgs {
 /// `$XDG_CACHE_HOME/k0rdent-mcp`, else `~/.cache/k0rdent-mcp`, else under the
 /// system temporary folder: where plugin, chart and catalog caches live by default.
 pub fn cache_base() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
+    user_cache_base().unwrap_or_else(|| std::env::temp_dir().join("k0rdent-mcp"))
+}
+
+/// `$XDG_CACHE_HOME/k0rdent-mcp`, else `~/.cache/k0rdent-mcp`; `None` when
+/// neither variable is set (empty counts as unset).
+pub fn user_cache_base() -> Option<PathBuf> {
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    set("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("k0rdent-mcp")
+        .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|base| base.join("k0rdent-mcp"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,10 @@
 //! One path from chart and values to manifests, shared by the `template` CLI,
 //! the MCP tools and the release engine: release-name check, the validator
 //! plugin for the chart (if any), then the renderer plugin, both sandboxed.
+//!
+//! The sandbox has no clock and only constant randomness, so the host hands
+//! the renderer fresh entropy and the current time with every render; the
+//! `template --deterministic` mode fixes both instead.
 
 use std::sync::Arc;
 
@@ -8,11 +12,55 @@ use serde_json::{Map, Value};
 
 use crate::chart::Chart;
 use crate::plugin::contract::{
-    Capabilities, ChartMetadata, Manifest, ReleaseInfo, RenderError, RenderInput, ValidateInput,
-    Violation,
+    Capabilities, ChartMetadata, Manifest, ReleaseInfo, RenderError, RenderInput, Timestamp,
+    ValidateInput, Violation,
 };
 use crate::plugin::selection::PluginSet;
 use crate::plugin::{Plugin, PluginError, World};
+
+/// Where a render's randomness and `now` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RenderMode {
+    /// Fresh entropy from the operating system and the current time, per
+    /// render: a chart that generates a password gets a new, unguessable one.
+    #[default]
+    Live,
+    /// [`DETERMINISTIC_SEED`] and the Unix epoch: the same input renders the
+    /// same output (reviewable diffs, golden tests). Never for real installs:
+    /// every "random" password is then public.
+    Deterministic,
+}
+
+/// The entropy of [`RenderMode::Deterministic`].
+pub const DETERMINISTIC_SEED: &[u8; 32] = b"k0rdent-mcp deterministic render";
+/// Bytes of entropy a live render receives.
+const ENTROPY_BYTES: usize = 32;
+
+impl RenderMode {
+    fn entropy_and_time(self) -> Result<(Vec<u8>, Timestamp), RenderFailure> {
+        match self {
+            RenderMode::Deterministic => Ok((
+                DETERMINISTIC_SEED.to_vec(),
+                Timestamp {
+                    seconds: 0,
+                    nanoseconds: 0,
+                },
+            )),
+            RenderMode::Live => {
+                let mut entropy = vec![0u8; ENTROPY_BYTES];
+                getrandom::fill(&mut entropy).map_err(|e| RenderFailure::Entropy(e.to_string()))?;
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let now = Timestamp {
+                    seconds: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+                    nanoseconds: since_epoch.subsec_nanos(),
+                };
+                Ok((entropy, now))
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RenderRequest<'a> {
@@ -53,6 +101,8 @@ pub enum RenderFailure {
     Plugin(#[from] PluginError),
     #[error("values are not valid JSON for the plugins: {0}")]
     Encoding(String),
+    #[error("cannot draw random bytes for the render from the operating system: {0}")]
+    Entropy(String),
 }
 
 fn format_violations(violations: &[Violation]) -> String {
@@ -70,7 +120,16 @@ fn format_violations(violations: &[Violation]) -> String {
         .join("\n")
 }
 
+/// Renders with fresh entropy and the current time ([`RenderMode::Live`]).
 pub fn render(plugins: &PluginSet, request: RenderRequest<'_>) -> Result<Rendered, RenderFailure> {
+    render_with(plugins, request, RenderMode::Live)
+}
+
+pub fn render_with(
+    plugins: &PluginSet,
+    request: RenderRequest<'_>,
+    mode: RenderMode,
+) -> Result<Rendered, RenderFailure> {
     crate::release::validate_release_name(&request.release.name)
         .map_err(RenderFailure::ReleaseName)?;
     let chart = request.chart;
@@ -78,11 +137,7 @@ pub fn render(plugins: &PluginSet, request: RenderRequest<'_>) -> Result<Rendere
     let user_values = serde_json::to_string(&Value::Object(request.user_values))
         .map_err(|e| RenderFailure::Encoding(e.to_string()))?;
 
-    let validator = match plugins.select(World::Validator, &meta.name, &meta.version) {
-        Ok(p) => Some(p),
-        Err(PluginError::NoPluginFor { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let validator = plugins.validator_for(&meta.name, &meta.version)?;
     let mut effective_values = None;
     if let Some(validator) = &validator {
         let input = ValidateInput {
@@ -116,6 +171,7 @@ pub fn render(plugins: &PluginSet, request: RenderRequest<'_>) -> Result<Rendere
     }
 
     let renderer = plugins.select(World::Renderer, &meta.name, &meta.version)?;
+    let (entropy, now) = mode.entropy_and_time()?;
     let input = RenderInput {
         files: chart.files.clone(),
         // The renderer coalesces chart defaults itself; it gets the user's
@@ -123,6 +179,8 @@ pub fn render(plugins: &PluginSet, request: RenderRequest<'_>) -> Result<Rendere
         values_json: user_values,
         release: request.release,
         capabilities: request.capabilities,
+        entropy,
+        now,
     };
     let output = renderer.render(&input)?.map_err(RenderFailure::Template)?;
     Ok(Rendered {

@@ -1,12 +1,18 @@
 //! Host glue generated from `wit/`, and the rules for which contract versions
 //! this host accepts.
+//!
+//! The host speaks the current contract (`wit/chart.wit`) and, so that plugins
+//! built before it keep working, the frozen 0.1 contract (`wit/v0.1/`); see
+//! [`super::legacy`] for the translation between the two.
 
 use super::PluginError;
 
 /// Package the host implements; a plugin must export one of its interfaces.
 pub const PACKAGE: &str = "k0rdent:chart";
 /// Version of `wit/` this host was generated from.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
+/// Older contract versions the host still loads, newest first.
+pub const LEGACY_CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
 
 pub mod renderer {
     wasmtime::component::bindgen!({
@@ -25,11 +31,44 @@ pub mod validator {
     });
 }
 
+/// Bindings for plugins built against `k0rdent:chart@0.1.x`. The shared
+/// `types` interface did not change, so its Rust types are the current ones.
+pub mod v0_1 {
+    pub mod renderer {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.1",
+            world: "renderer",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
+
+    pub mod validator {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.1",
+            world: "validator",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
+}
+
 pub use renderer::exports::k0rdent::chart::render::{
-    Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput,
+    Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput, Timestamp,
 };
 pub use renderer::k0rdent::chart::types::{Capabilities, ChartFile, PluginInfo};
 pub use validator::exports::k0rdent::chart::validate::{ChartMetadata, ValidateInput, Violation};
+
+/// Which contract a loaded plugin was built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractVersion {
+    /// `k0rdent:chart@0.2.x`: renderers receive entropy and the time.
+    Current,
+    /// `k0rdent:chart@0.1.x`: renderers get neither.
+    V0_1,
+}
 
 /// The two plugin kinds, named after their WIT worlds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -88,28 +127,59 @@ impl WitVersion {
     }
 }
 
+fn supported_versions() -> impl Iterator<Item = (WitVersion, ContractVersion)> {
+    let current = std::iter::once((CONTRACT_VERSION, ContractVersion::Current));
+    let legacy = LEGACY_CONTRACT_VERSIONS
+        .iter()
+        .map(|v| (*v, ContractVersion::V0_1));
+    current.chain(legacy).map(|(text, which)| {
+        (
+            WitVersion::parse(text).expect("contract versions are valid"),
+            which,
+        )
+    })
+}
+
+/// `k0rdent:chart@0.2.0 (or 0.1.x, still loaded)`, for messages.
+fn supported_text() -> String {
+    let legacy: Vec<String> = LEGACY_CONTRACT_VERSIONS
+        .iter()
+        .map(|v| format!("{PACKAGE}@{v}"))
+        .collect();
+    if legacy.is_empty() {
+        format!("{PACKAGE}@{CONTRACT_VERSION}")
+    } else {
+        format!(
+            "{PACKAGE}@{CONTRACT_VERSION} (and, for older plugins, {})",
+            legacy.join(", ")
+        )
+    }
+}
+
 /// Checks that `export_names` contain this world's interface at a version the
-/// host supports, and returns the full export name found.
+/// host supports, and returns the full export name found and which contract
+/// it belongs to.
 pub fn check_exports<'a>(
     plugin: &str,
     world: World,
     export_names: impl IntoIterator<Item = &'a str>,
-) -> Result<String, PluginError> {
+) -> Result<(String, ContractVersion), PluginError> {
     let wanted_prefix = format!("{PACKAGE}/{}@", world.interface());
-    let supported = WitVersion::parse(CONTRACT_VERSION).expect("host contract version is valid");
     let mut seen = Vec::new();
     for name in export_names {
         if let Some(version) = name.strip_prefix(&wanted_prefix) {
-            match WitVersion::parse(version) {
-                Some(v) if v.compatible_with(supported) => return Ok(name.to_string()),
-                _ => {
-                    return Err(PluginError::UnsupportedContract {
-                        plugin: plugin.to_string(),
-                        found: format!("{PACKAGE}@{version}"),
-                        supported: format!("{PACKAGE}@{CONTRACT_VERSION}"),
-                    });
-                }
-            }
+            let found = WitVersion::parse(version).and_then(|v| {
+                supported_versions()
+                    .find_map(|(supported, which)| v.compatible_with(supported).then_some(which))
+            });
+            return match found {
+                Some(which) => Ok((name.to_string(), which)),
+                None => Err(PluginError::UnsupportedContract {
+                    plugin: plugin.to_string(),
+                    found: format!("{PACKAGE}@{version}"),
+                    supported: supported_text(),
+                }),
+            };
         }
         seen.push(name.to_string());
     }
@@ -127,23 +197,34 @@ mod tests {
 
     #[test]
     fn accepts_patch_versions_of_the_same_minor() {
-        let found = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.1.7"]).unwrap();
-        assert_eq!(found, "k0rdent:chart/render@0.1.7");
+        let (found, which) =
+            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.2.7"]).unwrap();
+        assert_eq!(found, "k0rdent:chart/render@0.2.7");
+        assert_eq!(which, ContractVersion::Current);
+    }
+
+    #[test]
+    fn still_accepts_the_previous_minor() {
+        let (found, which) =
+            check_exports("p", World::Validator, ["k0rdent:chart/validate@0.1.3"]).unwrap();
+        assert_eq!(found, "k0rdent:chart/validate@0.1.3");
+        assert_eq!(which, ContractVersion::V0_1);
     }
 
     #[test]
     fn refuses_other_minor_of_a_zero_major() {
-        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.2.0"]).unwrap_err();
+        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.3.0"]).unwrap_err();
         let text = err.to_string();
+        assert!(text.contains("k0rdent:chart@0.3.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.2.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.1.0"), "{text}");
     }
 
     #[test]
     fn names_the_world_when_the_interface_is_missing() {
-        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.1.0"]).unwrap_err();
+        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.2.0"]).unwrap_err();
         assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
-        assert!(err.to_string().contains("k0rdent:chart/validate@0.1.0"));
+        assert!(err.to_string().contains("k0rdent:chart/validate@0.2.0"));
     }
 
     #[test]

@@ -96,6 +96,18 @@ pub enum PluginError {
         loaded: String,
     },
 
+    #[error(
+        "no validator plugin handles chart {chart} {version}, and {chart} charts are never rendered \
+         without values validation (loaded validators: {loaded}); fix: pass --plugin-dir DIR \
+         (K0RDENT_MCP_PLUGIN_DIR) holding a validator whose `charts` cover {chart} {version}, \
+         or use a {chart} version one of the loaded validators handles"
+    )]
+    ValidatorRequired {
+        chart: String,
+        version: String,
+        loaded: String,
+    },
+
     #[error("plugin runtime: {0}")]
     Runtime(String),
 }

@@ -14,9 +14,10 @@ use wasmtime::{Config, Engine, Store};
 
 use super::compiled_cache::{CacheOutcome, CompiledCache, load_error};
 use super::contract::{
-    self, PluginInfo, RenderError, RenderInput, RenderOutput, ValidateInput, Violation, World,
-    renderer::RendererPre, validator::ValidatorPre,
+    self, ContractVersion, PluginInfo, RenderError, RenderInput, RenderOutput, ValidateInput,
+    Violation, World, renderer::RendererPre, v0_1, validator::ValidatorPre,
 };
+use super::legacy;
 use super::limits::EPOCH_TICK;
 use super::manifest::{PluginManifest, PluginSource};
 use super::sandbox::{self, SandboxState};
@@ -26,6 +27,8 @@ use super::{Limits, PluginError};
 pub struct HostOptions {
     pub limits: Limits,
     /// Where precompiled components are kept; `None` compiles on every start.
+    /// A directory that fails [`CompiledCache::open`]'s checks is not used:
+    /// the host logs why and compiles in memory.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -35,6 +38,8 @@ struct Shared {
     linker: Linker<SandboxState>,
     limits: Limits,
     cache: Option<CompiledCache>,
+    /// Why the configured cache directory is not used, if it is not.
+    cache_refusal: Option<String>,
 }
 
 #[derive(Clone)]
@@ -51,11 +56,20 @@ impl PluginHost {
             .map_err(|e| PluginError::Runtime(format!("cannot create engine: {e:#}")))?;
         let linker = sandbox::base_linker(&engine)
             .map_err(|e| PluginError::Runtime(format!("cannot link WASI: {e:#}")))?;
-        let cache = options
-            .cache_dir
-            .as_deref()
-            .map(CompiledCache::open)
-            .transpose()?;
+        let (cache, cache_refusal) = match options.cache_dir.as_deref() {
+            None => (None, None),
+            Some(dir) => match CompiledCache::open(dir, &engine) {
+                Ok(cache) => (Some(cache), None),
+                Err(refusal) => {
+                    // Not fatal: compiling in memory is slower, never less safe.
+                    tracing::warn!(
+                        reason = %refusal,
+                        "not using the precompiled plugin cache; compiling plugins in memory"
+                    );
+                    (None, Some(refusal.to_string()))
+                }
+            },
+        };
         spawn_epoch_ticker(&engine);
         Ok(PluginHost {
             shared: Arc::new(Shared {
@@ -63,8 +77,15 @@ impl PluginHost {
                 linker,
                 limits: options.limits,
                 cache,
+                cache_refusal,
             }),
         })
+    }
+
+    /// Why the configured precompiled cache is not in use (`None` when it is,
+    /// or when none was configured).
+    pub fn cache_refusal(&self) -> Option<&str> {
+        self.shared.cache_refusal.as_deref()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -95,7 +116,7 @@ impl PluginHost {
 
         let component_type = component.component_type();
         let engine = &self.shared.engine;
-        let export = contract::check_exports(
+        let (export, contract) = contract::check_exports(
             name,
             manifest.world,
             component_type.exports(engine).map(|(n, _)| n),
@@ -109,12 +130,19 @@ impl PluginHost {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| load_error(name, e))?;
-        let kind = match manifest.world {
-            World::Renderer => {
-                PluginKind::Renderer(RendererPre::new(pre).map_err(|e| load_error(name, e))?)
+        let bad = |e| load_error(name, e);
+        let kind = match (manifest.world, contract) {
+            (World::Renderer, ContractVersion::Current) => {
+                PluginKind::Renderer(RendererPre::new(pre).map_err(bad)?)
             }
-            World::Validator => {
-                PluginKind::Validator(ValidatorPre::new(pre).map_err(|e| load_error(name, e))?)
+            (World::Validator, ContractVersion::Current) => {
+                PluginKind::Validator(ValidatorPre::new(pre).map_err(bad)?)
+            }
+            (World::Renderer, ContractVersion::V0_1) => {
+                PluginKind::RendererV0_1(v0_1::renderer::RendererPre::new(pre).map_err(bad)?)
+            }
+            (World::Validator, ContractVersion::V0_1) => {
+                PluginKind::ValidatorV0_1(v0_1::validator::ValidatorPre::new(pre).map_err(bad)?)
             }
         };
         let mut plugin = Plugin {
@@ -125,6 +153,7 @@ impl PluginHost {
                 charts: Vec::new(),
             },
             export,
+            contract,
             origin: source.origin.clone(),
             cache,
             compile_time,
@@ -182,6 +211,8 @@ fn spawn_epoch_ticker(engine: &Engine) {
 enum PluginKind {
     Renderer(RendererPre<SandboxState>),
     Validator(ValidatorPre<SandboxState>),
+    RendererV0_1(v0_1::renderer::RendererPre<SandboxState>),
+    ValidatorV0_1(v0_1::validator::ValidatorPre<SandboxState>),
 }
 
 /// A loaded, verified plugin. Cheap to share; every call runs in a new instance.
@@ -189,6 +220,7 @@ pub struct Plugin {
     manifest: PluginManifest,
     info: PluginInfo,
     export: String,
+    contract: ContractVersion,
     origin: String,
     cache: CacheOutcome,
     compile_time: Duration,
@@ -224,6 +256,11 @@ impl Plugin {
         &self.export
     }
 
+    /// The contract version the plugin was built against.
+    pub fn contract(&self) -> ContractVersion {
+        self.contract
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -250,6 +287,12 @@ impl Plugin {
         let instance = match &self.kind {
             PluginKind::Renderer(pre) => pre.instantiate(&mut store).map(Instance::Renderer),
             PluginKind::Validator(pre) => pre.instantiate(&mut store).map(Instance::Validator),
+            PluginKind::RendererV0_1(pre) => {
+                pre.instantiate(&mut store).map(Instance::RendererV0_1)
+            }
+            PluginKind::ValidatorV0_1(pre) => {
+                pre.instantiate(&mut store).map(Instance::ValidatorV0_1)
+            }
         };
         let result = instance.and_then(|instance| f(&mut store, &instance));
         result.map_err(|e| sandbox::classify_failure(self.name(), limits, &store, e))
@@ -257,10 +300,7 @@ impl Plugin {
 
     /// Calls the plugin's `info` export in a fresh instance.
     pub fn call_info(&self) -> Result<PluginInfo, PluginError> {
-        let info = self.with_instance(|store, instance| match instance {
-            Instance::Renderer(r) => r.k0rdent_chart_render().call_info(store),
-            Instance::Validator(v) => v.k0rdent_chart_validate().call_info(store),
-        })?;
+        let info = self.with_instance(|store, instance| instance.call_info(store))?;
         let size = info.name.len()
             + info.version.len()
             + info.charts.iter().map(String::len).sum::<usize>();
@@ -274,12 +314,16 @@ impl Plugin {
         &self,
         input: &RenderInput,
     ) -> Result<Result<RenderOutput, RenderError>, PluginError> {
-        let PluginKind::Renderer(_) = self.kind else {
+        if self.world() != World::Renderer {
             return Err(self.wrong_world(World::Renderer));
-        };
+        }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Renderer(r) => r.k0rdent_chart_render().call_render(store, input),
-            Instance::Validator(_) => unreachable!("checked above"),
+            Instance::RendererV0_1(r) => r
+                .k0rdent_chart_render()
+                .call_render(store, &legacy::render_input(input))
+                .map(legacy::render_result),
+            Instance::Validator(_) | Instance::ValidatorV0_1(_) => unreachable!("checked above"),
         })?;
         let size = match &result {
             Ok(out) => {
@@ -300,12 +344,16 @@ impl Plugin {
         &self,
         input: &ValidateInput,
     ) -> Result<Result<String, Vec<Violation>>, PluginError> {
-        let PluginKind::Validator(_) = self.kind else {
+        if self.world() != World::Validator {
             return Err(self.wrong_world(World::Validator));
-        };
+        }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Validator(v) => v.k0rdent_chart_validate().call_validate(store, input),
-            Instance::Renderer(_) => unreachable!("checked above"),
+            Instance::ValidatorV0_1(v) => v
+                .k0rdent_chart_validate()
+                .call_validate(store, &legacy::validate_input(input))
+                .map(legacy::validate_result),
+            Instance::Renderer(_) | Instance::RendererV0_1(_) => unreachable!("checked above"),
         })?;
         let size = match &result {
             Ok(values) => values.len(),
@@ -325,12 +373,7 @@ impl Plugin {
         self.with_instance(|store, instance| {
             let started = Instant::now();
             for _ in 0..calls {
-                match instance {
-                    Instance::Renderer(r) => drop(r.k0rdent_chart_render().call_info(&mut *store)?),
-                    Instance::Validator(v) => {
-                        drop(v.k0rdent_chart_validate().call_info(&mut *store)?)
-                    }
-                }
+                drop(instance.call_info(&mut *store)?);
             }
             Ok(started.elapsed())
         })
@@ -359,4 +402,17 @@ impl Plugin {
 enum Instance {
     Renderer(contract::renderer::Renderer),
     Validator(contract::validator::Validator),
+    RendererV0_1(v0_1::renderer::Renderer),
+    ValidatorV0_1(v0_1::validator::Validator),
+}
+
+impl Instance {
+    fn call_info(&self, store: &mut Store<SandboxState>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            Instance::Renderer(r) => r.k0rdent_chart_render().call_info(store),
+            Instance::Validator(v) => v.k0rdent_chart_validate().call_info(store),
+            Instance::RendererV0_1(r) => r.k0rdent_chart_render().call_info(store),
+            Instance::ValidatorV0_1(v) => v.k0rdent_chart_validate().call_info(store),
+        }
+    }
 }

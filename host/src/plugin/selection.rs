@@ -4,6 +4,11 @@
 //! that names the chart beats `*`; among equals, the plugin loaded last wins,
 //! so a plugin from `--plugin-dir` overrides the embedded default for the
 //! charts it declares. That is how a new kgst ships without a host rebuild.
+//!
+//! A chart no validator handles is rendered without values validation, with a
+//! warning, except the charts in [`VALIDATION_REQUIRED`]: for those it is an
+//! error, so a kgst version the loaded validators do not know is never
+//! deployed on unchecked values.
 
 use std::sync::Arc;
 
@@ -11,6 +16,21 @@ use semver::{Version, VersionReq};
 
 use super::manifest::PluginSource;
 use super::{Plugin, PluginError, PluginHost, World};
+
+/// Charts that are never rendered without a validator: kgst's values decide
+/// which chart and repository the cluster pulls and runs.
+pub const VALIDATION_REQUIRED: &[&str] = &["kgst"];
+
+/// Longest piece of chart metadata quoted in an error or log line.
+const QUOTE_LIMIT: usize = 200;
+
+/// Chart names and versions come from the chart itself: cap what is echoed.
+fn capped(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
 
 /// One entry of `plugin-info.charts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +76,8 @@ struct Entry {
 #[derive(Default)]
 pub struct PluginSet {
     entries: Vec<Entry>,
+    /// Lets even [`VALIDATION_REQUIRED`] charts render without a validator.
+    insecure_unvalidated: bool,
 }
 
 impl PluginSet {
@@ -87,6 +109,13 @@ impl PluginSet {
             patterns,
         });
         Ok(())
+    }
+
+    /// Renders charts of [`VALIDATION_REQUIRED`] without a validator too (with
+    /// the same warning as any other chart). Only for measuring a renderer on
+    /// its own against helm; no command-line flag or server setting reaches it.
+    pub fn insecure_allow_unvalidated_charts(&mut self) {
+        self.insecure_unvalidated = true;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Plugin>> {
@@ -123,10 +152,43 @@ impl PluginSet {
             Some((_, entry)) => Ok(entry.plugin.clone()),
             None => Err(PluginError::NoPluginFor {
                 world,
-                chart: chart.to_string(),
-                version: version.to_string(),
+                chart: capped(chart),
+                version: capped(version),
                 loaded: self.describe(world),
             }),
+        }
+    }
+
+    /// The validator for a chart, or `None` (logged) when none handles it and
+    /// the chart may go unvalidated; see [`VALIDATION_REQUIRED`].
+    pub fn validator_for(
+        &self,
+        chart: &str,
+        version: &str,
+    ) -> Result<Option<Arc<Plugin>>, PluginError> {
+        match self.select(World::Validator, chart, version) {
+            Ok(plugin) => Ok(Some(plugin)),
+            Err(PluginError::NoPluginFor {
+                chart: quoted_chart,
+                version,
+                loaded,
+                ..
+            }) => {
+                if VALIDATION_REQUIRED.contains(&chart) && !self.insecure_unvalidated {
+                    return Err(PluginError::ValidatorRequired {
+                        chart: quoted_chart,
+                        version,
+                        loaded,
+                    });
+                }
+                tracing::warn!(
+                    chart = %quoted_chart,
+                    %version,
+                    "no validator plugin handles this chart; rendering it without values validation"
+                );
+                Ok(None)
+            }
+            Err(other) => Err(other),
         }
     }
 
@@ -165,6 +227,15 @@ mod tests {
         assert_eq!(p.rank("kgst", Some(&v1)), None);
         assert_eq!(p.rank("other", Some(&v2)), None);
         assert_eq!(p.rank("kgst", None), None);
+    }
+
+    #[test]
+    fn long_chart_metadata_is_capped() {
+        let long = "9".repeat(5000);
+        let quoted = capped(&long);
+        assert_eq!(quoted.chars().count(), QUOTE_LIMIT + 1);
+        assert!(quoted.ends_with('…'));
+        assert_eq!(capped("2.0.2"), "2.0.2");
     }
 
     #[test]

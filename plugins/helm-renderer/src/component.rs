@@ -9,7 +9,7 @@ wit_bindgen::generate!({
 use exports::k0rdent::chart::render::{Guest, Manifest, RenderError, RenderInput, RenderOutput};
 use k0rdent::chart::types::PluginInfo;
 
-use crate::{CapabilitiesInfo, ChartFile, Limits, ReleaseInfo, RenderRequest};
+use crate::{CapabilitiesInfo, ChartFile, Limits, ReleaseInfo, RenderEnvironment, RenderRequest};
 
 struct Component;
 
@@ -26,6 +26,10 @@ impl Guest for Component {
     }
 
     fn render(input: RenderInput) -> Result<RenderOutput, RenderError> {
+        let environment = RenderEnvironment {
+            entropy: input.entropy,
+            now_unix_seconds: input.now.seconds,
+        };
         let request = RenderRequest {
             files: input
                 .files
@@ -51,7 +55,7 @@ impl Guest for Component {
             },
             limits: Limits::default(),
         };
-        match crate::render(&request) {
+        match crate::render_in(&request, &environment) {
             Ok(out) => Ok(RenderOutput {
                 manifests: out
                     .manifests

@@ -32,8 +32,8 @@ mod component;
 pub use chart::ChartFile;
 pub use output::Manifest;
 pub use render::{
-    CapabilitiesInfo, ReleaseInfo, RenderError, RenderRequest, RenderedChart, render,
-    render_on_current_thread,
+    CapabilitiesInfo, ReleaseInfo, RenderEnvironment, RenderError, RenderRequest, RenderedChart,
+    render, render_in, render_on_current_thread,
 };
 pub use template::Limits;
 

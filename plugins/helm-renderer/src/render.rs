@@ -43,6 +43,28 @@ pub struct RenderRequest<'a> {
     pub limits: Limits,
 }
 
+/// What the host tells a render about the world outside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderEnvironment {
+    /// Secret random bytes for this render; they key `randAlphaNum`, `uuidv4`
+    /// and the other random functions.
+    pub entropy: Vec<u8>,
+    /// What `now` returns, in Unix seconds.
+    pub now_unix_seconds: i64,
+}
+
+impl RenderEnvironment {
+    /// A fixed, public seed and the Unix epoch: the same input always renders
+    /// the same output. What [`render`] uses; the component is given the
+    /// host's choice instead.
+    pub fn deterministic() -> RenderEnvironment {
+        RenderEnvironment {
+            entropy: b"k0rdent-mcp deterministic render".to_vec(),
+            now_unix_seconds: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedChart {
     /// One entry per YAML document, in `helm template` output order.
@@ -82,19 +104,28 @@ const NATIVE_STACK_BYTES: usize = if cfg!(debug_assertions) {
     32 << 20
 };
 
-/// Renders a chart the way `helm template` does.
+/// Renders a chart the way `helm template` does, deterministically
+/// ([`RenderEnvironment::deterministic`]).
 ///
 /// Natively this runs on a scoped thread with a large stack so that hostile
 /// recursion hits [`Limits::max_depth`] instead of the caller's stack guard;
 /// use [`render_on_current_thread`] to measure the engine without that.
 pub fn render(req: &RenderRequest) -> Result<RenderedChart, RenderError> {
+    render_in(req, &RenderEnvironment::deterministic())
+}
+
+/// [`render`] with the host's entropy and time.
+pub fn render_in(
+    req: &RenderRequest,
+    environment: &RenderEnvironment,
+) -> Result<RenderedChart, RenderError> {
     #[cfg(not(target_family = "wasm"))]
     {
         std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("helm-render".into())
                 .stack_size(NATIVE_STACK_BYTES)
-                .spawn_scoped(scope, || render_on_current_thread(req))
+                .spawn_scoped(scope, || render_on_current_thread_in(req, environment))
                 .map_err(|e| RenderError::plain(format!("cannot start render thread: {e}")))?
                 .join()
                 .map_err(|_| RenderError::plain("renderer panicked"))?
@@ -102,14 +133,21 @@ pub fn render(req: &RenderRequest) -> Result<RenderedChart, RenderError> {
     }
     #[cfg(target_family = "wasm")]
     {
-        render_on_current_thread(req)
+        render_on_current_thread_in(req, environment)
     }
 }
 
 /// [`render`] without the native stack guard: the caller's stack must be
 /// deep enough for [`Limits::max_depth`] nested template calls.
 pub fn render_on_current_thread(req: &RenderRequest) -> Result<RenderedChart, RenderError> {
-    crate::funcs::reset_random();
+    render_on_current_thread_in(req, &RenderEnvironment::deterministic())
+}
+
+fn render_on_current_thread_in(
+    req: &RenderRequest,
+    environment: &RenderEnvironment,
+) -> Result<RenderedChart, RenderError> {
+    crate::funcs::begin_render(&environment.entropy, environment.now_unix_seconds);
     let mut chart = chart::load(&req.files).map_err(RenderError::plain)?;
     check_kube_version(&chart, &req.capabilities.kube_version)?;
     let user = parse_user_values(req.values_json)?;

@@ -1,9 +1,19 @@
 //! Idioms found in typical Helm charts (`helm create` helpers and friends),
 //! with the output Helm produces for them.
 
-use helm_renderer::{CapabilitiesInfo, ChartFile, Limits, ReleaseInfo, RenderRequest, render};
+use helm_renderer::{
+    CapabilitiesInfo, ChartFile, Limits, ReleaseInfo, RenderEnvironment, RenderRequest, render_in,
+};
 
 fn render_one(template: &str, values_json: &str) -> Result<String, String> {
+    render_one_in(template, values_json, &RenderEnvironment::deterministic())
+}
+
+fn render_one_in(
+    template: &str,
+    values_json: &str,
+    environment: &RenderEnvironment,
+) -> Result<String, String> {
     let files = [
         (
             "app/Chart.yaml",
@@ -53,7 +63,7 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
         },
         limits: Limits::default(),
     };
-    render(&request)
+    render_in(&request, environment)
         .map(|o| {
             o.manifests
                 .into_iter()
@@ -149,6 +159,27 @@ fn hostile_inputs_fail_cleanly() {
     )
     .unwrap_err();
     assert!(err.contains("range iterations exceed the limit"), "{err}");
+}
+
+#[test]
+fn the_hosts_entropy_and_time_drive_random_functions_and_now() {
+    let template = "a: {{ now | date \"2006-01-02\" }}\nb: {{ randAlphaNum 16 }}\nc: {{ uuidv4 }}\nd: {{ randInt 5 10 }}";
+    let environment = |seed: u8| RenderEnvironment {
+        entropy: vec![seed; 32],
+        now_unix_seconds: 1_764_892_800,
+    };
+    let one = render_one_in(template, "{}", &environment(1)).unwrap();
+    assert_eq!(render_one_in(template, "{}", &environment(1)).unwrap(), one);
+    let other = render_one_in(template, "{}", &environment(2)).unwrap();
+    assert_ne!(one, other);
+    for out in [&one, &other] {
+        assert!(out.starts_with("a: 2025-12-05\nb: "), "{out}");
+        let uuid = out.lines().nth(2).unwrap().trim_start_matches("c: ");
+        assert_eq!(uuid.len(), 36, "{uuid}");
+        assert_eq!(&uuid[14..15], "4", "{uuid}");
+        let d: i64 = out.lines().nth(3).unwrap()[3..].parse().unwrap();
+        assert!((5..10).contains(&d), "{d}");
+    }
 }
 
 #[test]

@@ -380,5 +380,5 @@ pub(crate) fn arg(args: &[Value], i: usize) -> Value {
 mod tests;
 
 pub use helm::{WARN_END, WARN_START};
-pub use nondeterministic::reset_random;
+pub use nondeterministic::begin_render;
 pub use strings::is_go_space;

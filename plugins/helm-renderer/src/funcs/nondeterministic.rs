@@ -1,44 +1,93 @@
 //! Functions that need a clock, randomness or crypto key material.
 //!
-//! The sandbox has no clock and only deterministic randomness, and a renderer
-//! whose output changes on every run defeats diffs and no-op upgrades. So:
-//! * time: `now` is the Unix epoch (as Unix seconds); `date`-style formatting
+//! The sandbox has neither a clock nor real randomness; the host sends both
+//! with every render (`entropy` and `now` in the render input, see
+//! [`crate::RenderEnvironment`]):
+//! * time: `now` is the host's time as Unix seconds; `date`-style formatting
 //!   works on Unix seconds with Go layouts;
-//! * random strings/ints/UUIDs/`shuffle`: a fixed-seed generator, so every
-//!   render of the same input yields the same output;
+//! * random strings/ints/UUIDs/`shuffle`: SHA-256 in counter mode keyed by
+//!   the render's entropy, so values are unpredictable unless the host chose
+//!   deterministic mode (a fixed seed), where the same input renders the same;
 //! * certificates, keys, bcrypt/htpasswd, AES: rejected with an error naming
 //!   the function (silently fake key material would be dangerous).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+
+use sha2::{Digest, Sha256};
 
 use super::{FuncDef, Param::*, fixed, int, s, variadic};
 use crate::value::Value;
 
-thread_local! {
-    static RNG: Cell<u64> = const { Cell::new(0x9E37_79B9_7F4A_7C15) };
+/// A generator whose output cannot be predicted without its key: every
+/// block is SHA-256(key ‖ counter). (A fast non-cryptographic generator would
+/// let one random value printed by a chart reveal its generated password.)
+struct Generator {
+    key: [u8; 32],
+    counter: u64,
+    block: [u8; 32],
+    used: usize,
 }
 
-/// Resets the generator so each render starts from the same state.
-pub fn reset_random() {
-    RNG.with(|r| r.set(0x9E37_79B9_7F4A_7C15));
+impl Generator {
+    fn keyed(entropy: &[u8]) -> Generator {
+        let mut hasher = Sha256::new();
+        hasher.update(b"helm-renderer random v1\0");
+        hasher.update(entropy);
+        Generator {
+            key: hasher.finalize().into(),
+            counter: 0,
+            block: [0; 32],
+            used: 32,
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        if self.used + 8 > self.block.len() {
+            let mut hasher = Sha256::new();
+            hasher.update(self.key);
+            hasher.update(self.counter.to_le_bytes());
+            self.block = hasher.finalize().into();
+            self.counter += 1;
+            self.used = 0;
+        }
+        let bytes = &self.block[self.used..self.used + 8];
+        self.used += 8;
+        u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+    }
+}
+
+thread_local! {
+    static RNG: RefCell<Generator> = RefCell::new(Generator::keyed(&[]));
+    static NOW: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Starts a render: keys the generator with the host's entropy and sets the
+/// time `now` reports.
+pub fn begin_render(entropy: &[u8], now_unix_seconds: i64) {
+    RNG.with(|r| *r.borrow_mut() = Generator::keyed(entropy));
+    NOW.with(|n| n.set(now_unix_seconds));
 }
 
 fn next_u64() -> u64 {
-    RNG.with(|r| {
-        // splitmix64
-        let mut z = r.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        r.set(z);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    })
+    RNG.with(|r| r.borrow_mut().next_u64())
+}
+
+/// Uniform in `0..n` (rejection sampling, so no value is favoured).
+fn below(n: u64) -> u64 {
+    let limit = (u64::MAX / n) * n;
+    loop {
+        let x = next_u64();
+        if x < limit {
+            return x % n;
+        }
+    }
 }
 
 fn rand_from(alphabet: &[u8], n: i64) -> Value {
     let n = n.clamp(0, 1 << 16) as usize;
     Value::string(
         (0..n)
-            .map(|_| alphabet[(next_u64() % alphabet.len() as u64) as usize] as char)
+            .map(|_| alphabet[below(alphabet.len() as u64) as usize] as char)
             .collect(),
     )
 }
@@ -58,7 +107,7 @@ fn unsupported() -> FuncDef {
 
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
-        "now" => fixed(&[], |_| Ok(Value::Int(0))),
+        "now" => fixed(&[], |_| Ok(Value::Int(NOW.with(Cell::get)))),
         "unixEpoch" => fixed(&[Any], |a| {
             Ok(Value::string(super::to_int64(&a[0]).to_string()))
         }),
@@ -82,7 +131,7 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
             if hi <= lo {
                 return Err("invalid argument to Int63n".into());
             }
-            Ok(Value::Int(lo + (next_u64() % (hi - lo) as u64) as i64))
+            Ok(Value::Int(lo.wrapping_add(below(hi.abs_diff(lo)) as i64)))
         }),
         "uuidv4" => fixed(&[], |_| {
             let (a, b) = (next_u64(), next_u64());
@@ -101,7 +150,7 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
         "shuffle" => fixed(&[Str], |a| {
             let mut chars: Vec<char> = s(a, 0).chars().collect();
             for i in (1..chars.len()).rev() {
-                let j = (next_u64() % (i as u64 + 1)) as usize;
+                let j = below(i as u64 + 1) as usize;
                 chars.swap(i, j);
             }
             Ok(Value::string(chars.into_iter().collect()))

@@ -1,10 +1,18 @@
 //! Hostile plugins against the real sandbox: each misbehaviour must end in a
 //! clear error within its limit, and the same plugin must serve the next call.
+//! The modules attack what surrounds the sandbox: the precompiled cache, the
+//! randomness and time a render gets, contract versions and validator choice.
+
+mod cache_trust;
+mod cli;
+mod contract_versions;
+mod render_entropy;
+mod validator_choice;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use k0rdent_mcp::plugin::contract::{Capabilities, ReleaseInfo, RenderInput};
+use k0rdent_mcp::plugin::contract::{Capabilities, ReleaseInfo, RenderInput, Timestamp};
 use k0rdent_mcp::plugin::manifest::{self, PluginSource};
 use k0rdent_mcp::plugin::{HostOptions, Limits, Plugin, PluginError, PluginHost};
 
@@ -53,6 +61,11 @@ fn input(mode: &str) -> RenderInput {
             api_versions: vec!["v1".into()],
             helm_version: "v4.1.4".into(),
         },
+        entropy: vec![7; 32],
+        now: Timestamp {
+            seconds: 0,
+            nanoseconds: 0,
+        },
     }
 }
 
@@ -78,7 +91,7 @@ fn a_normal_call_renders() {
     assert_eq!(out.manifests.len(), 1);
     assert_eq!(out.manifests[0].source, "hostile/templates/out.yaml");
     assert_eq!(plugin.info().name, "hostile-plugin");
-    assert_eq!(plugin.export(), "k0rdent:chart/render@0.1.0");
+    assert_eq!(plugin.export(), "k0rdent:chart/render@0.2.0");
 }
 
 #[test]
@@ -240,7 +253,8 @@ fn an_unsupported_contract_version_is_refused() {
     );
     let text = err.to_string();
     assert!(
-        text.contains("k0rdent:chart@0.2.0") && text.contains("k0rdent:chart@0.1.0"),
+        text.contains("built against k0rdent:chart@0.3.0")
+            && text.contains("supports k0rdent:chart@0.2.0"),
         "{text}"
     );
 }
@@ -288,24 +302,6 @@ fn the_precompiled_cache_is_used_on_the_second_load() {
         .unwrap();
     assert_eq!(third.cache_outcome(), CacheOutcome::Compiled);
     third.render(&input("ok")).unwrap().unwrap();
-}
-
-#[cfg(unix)]
-#[test]
-fn a_cache_dir_others_can_write_is_refused() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let err = PluginHost::new(HostOptions {
-        limits: limits(),
-        cache_dir: Some(dir.path().to_path_buf()),
-    })
-    .err()
-    .expect("refused");
-    assert!(
-        err.to_string().contains("writable by group or others"),
-        "{err}"
-    );
 }
 
 #[test]
