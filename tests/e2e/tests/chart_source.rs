@@ -371,7 +371,7 @@ async fn an_oversized_chart_is_refused_before_download() {
 }
 
 #[tokio::test]
-async fn a_pulled_archive_that_escapes_its_folder_is_refused_when_loaded() {
+async fn a_pulled_archive_that_escapes_its_folder_is_refused_and_not_cached() {
     let Some(registry) = Registry::plain() else {
         return;
     };
@@ -401,15 +401,22 @@ async fn a_pulled_archive_that_escapes_its_folder_is_refused_when_loaded() {
     )
     .await;
     let cache = tempfile::tempdir().unwrap();
-    let pulled = source_for(&registry, cache.path(), CredentialStore::default())
+    let err = source_for(&registry, cache.path(), CredentialStore::default())
         .pull(&reference(&registry, "evil", "1.0.0"))
         .await
-        .unwrap();
-    let err = Chart::from_archive(&pulled.bytes, &ArchiveLimits::default()).unwrap_err();
+        .unwrap_err();
+    assert!(matches!(err, OciError::BadChart { .. }), "{err}");
+    let text = err.to_string();
     assert!(
-        err.to_string().contains("evil/../../etc/cron.d/x") && err.to_string().contains("'..'"),
-        "{err}"
+        text.contains("evil/../../etc/cron.d/x") && text.contains("'..'"),
+        "{text}"
     );
+    assert!(
+        !cache.path().join("blobs").exists(),
+        "a refused chart must not be cached"
+    );
+    let err = Chart::from_archive(&evil, &ArchiveLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("'..'"), "{err}");
 }
 
 mod hostile_archives {
@@ -534,7 +541,7 @@ mod hostile_archives {
             &[regular("c/values.yaml", b"a: 1")],
             &ArchiveLimits::default(),
         );
-        assert!(err.contains("c/Chart.yaml is missing"), "{err}");
+        assert!(err.contains("\"c/Chart.yaml\" is missing"), "{err}");
     }
 
     #[test]
@@ -564,5 +571,218 @@ mod hostile_archives {
         .unwrap_err()
         .to_string();
         assert!(err.contains("nest deeper than 0 levels"), "{err}");
+    }
+}
+
+/// Archives whose extension headers (GNU long names, PAX records) are
+/// gigabytes long: the bytes are really there, compressed about 160:1, as an
+/// attacker would build them. Refused at the header, before any of it is read.
+mod header_bombs {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use k0rdent_mcp::cli_chart::{PullArgs, RegistryArgs};
+    use k0rdent_mcp::cli_template::load_chart_arg;
+    use k0rdent_test_harness::charts::HeaderBomb;
+
+    use super::*;
+
+    const GIB_AND_A_HALF: u64 = 1536 << 20;
+    /// The most the CLI may print for one of these (`main` prints `Error: {e:#}`).
+    const MAX_ERROR_BYTES: usize = 600;
+    /// Generous for a debug build on a busy machine; the refusal itself takes milliseconds.
+    const PROMPTLY: Duration = Duration::from_secs(10);
+
+    fn registry_args(registry: &Registry, cache: &Path) -> RegistryArgs {
+        RegistryArgs {
+            plain_http: vec![registry.host()],
+            ca_file: None,
+            username: None,
+            password: None,
+            token: None,
+            cache_dir: Some(cache.to_path_buf()),
+        }
+    }
+
+    /// The CLI's stderr for `err`, checked to be short, prompt and to say `expected`.
+    fn assert_refused(what: &str, err: anyhow::Error, started: Instant, expected: &[&str]) {
+        let elapsed = started.elapsed();
+        let printed = format!("Error: {err:#}");
+        assert!(
+            printed.len() <= MAX_ERROR_BYTES,
+            "{what}: the error is {} bytes long: {}…",
+            printed.len(),
+            printed.chars().take(300).collect::<String>()
+        );
+        for e in expected {
+            assert!(printed.contains(e), "{what}: {printed}");
+        }
+        assert!(elapsed < PROMPTLY, "{what}: took {elapsed:?}: {printed}");
+    }
+
+    fn bombs(len: u64) -> [(HeaderBomb, &'static str); 2] {
+        [
+            (
+                HeaderBomb::GnuLongName(len),
+                "a GNU long name header declares",
+            ),
+            (HeaderBomb::PaxPath(len), "a PAX extended header declares"),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_chart_with_a_gigabyte_header_is_refused_by_template_and_chart_pull() {
+        let Some(registry) = Registry::plain() else {
+            return;
+        };
+        for (i, (bomb, says)) in bombs(GIB_AND_A_HALF).into_iter().enumerate() {
+            let tgz = charts::header_bomb_chart("bomb", bomb);
+            assert!(
+                tgz.len() < 11 << 20,
+                "{bomb:?}: the bomb is {} bytes compressed",
+                tgz.len()
+            );
+            let name = format!("bomb{i}");
+            push(
+                &registry,
+                &name,
+                "1.0.0",
+                &tgz,
+                &RegistryAuth::Anonymous,
+                true,
+            )
+            .await;
+            let cache = tempfile::tempdir().unwrap();
+            let args = registry_args(&registry, cache.path());
+            let oci = format!("oci://{}/charts/{name}", registry.host());
+            let expected = [says, "over the limit of"];
+
+            let started = Instant::now();
+            let err = load_chart_arg(&oci, Some("1.0.0"), &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template {bomb:?}"), err, started, &expected);
+
+            let started = Instant::now();
+            let err = k0rdent_mcp::cli_chart::pull(PullArgs {
+                reference: oci.clone(),
+                version: Some("1.0.0".into()),
+                registry: args.clone(),
+            })
+            .await
+            .unwrap_err();
+            assert_refused(&format!("chart pull {bomb:?}"), err, started, &expected);
+            assert!(
+                !cache.path().join("blobs").exists(),
+                "{bomb:?}: the bomb was cached"
+            );
+
+            let file = cache.path().join("bomb-1.0.0.tgz");
+            std::fs::write(&file, &tgz).unwrap();
+            let started = Instant::now();
+            let err = load_chart_arg(file.to_str().unwrap(), None, &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template .tgz {bomb:?}"), err, started, &expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subchart_with_a_huge_header_is_refused_and_named() {
+        let Some(registry) = Registry::plain() else {
+            return;
+        };
+        let len = 512 << 20;
+        for (i, (bomb, says)) in bombs(len).into_iter().enumerate() {
+            let sub = charts::header_bomb_chart("sub", bomb);
+            let parent = charts::tgz(&[
+                (
+                    "app/Chart.yaml",
+                    b"apiVersion: v2\nname: app\nversion: 1.0.0\n",
+                ),
+                (
+                    "app/templates/cm.yaml",
+                    b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+                ),
+                ("app/charts/sub-0.1.0.tgz", &sub),
+            ]);
+            let name = format!("app{i}");
+            push(
+                &registry,
+                &name,
+                "1.0.0",
+                &parent,
+                &RegistryAuth::Anonymous,
+                true,
+            )
+            .await;
+            let cache = tempfile::tempdir().unwrap();
+            let args = registry_args(&registry, cache.path());
+            let expected = [
+                says,
+                "subchart \"app/charts/sub-0.1.0.tgz\"",
+                "over the limit of",
+            ];
+
+            let started = Instant::now();
+            let err = load_chart_arg(
+                &format!("oci://{}/charts/{name}", registry.host()),
+                Some("1.0.0"),
+                &args,
+            )
+            .await
+            .unwrap_err();
+            assert_refused(&format!("template {bomb:?}"), err, started, &expected);
+
+            let file = cache.path().join("app-1.0.0.tgz");
+            std::fs::write(&file, &parent).unwrap();
+            let started = Instant::now();
+            let err = load_chart_arg(file.to_str().unwrap(), None, &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template .tgz {bomb:?}"), err, started, &expected);
+        }
+    }
+
+    #[test]
+    fn a_header_that_only_claims_gigabytes_is_refused_the_same_way() {
+        for kind in [tar::EntryType::GNULongName, tar::EntryType::XHeader] {
+            let mut tar_bytes = charts::tar_header("././@LongLink", kind, GIB_AND_A_HALF);
+            tar_bytes.extend_from_slice(b"aaaa");
+            tar_bytes.resize(4096, 0);
+            let tgz = charts::gzip_pieces(&[charts::Piece::Bytes(tar_bytes)]);
+            let err = Chart::from_archive(&tgz, &ArchiveLimits::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("declares 1610612736 bytes, over the limit of"),
+                "{kind:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_paths_within_the_limit_still_load() {
+        let long = format!("c/templates/{}.yaml", "n".repeat(300));
+        let tgz = charts::tgz(&[
+            ("c/Chart.yaml", b"name: c\nversion: 1.0.0\n"),
+            (&long, b"a: 1\n"),
+        ]);
+        let chart = Chart::from_archive(&tgz, &ArchiveLimits::default()).unwrap();
+        assert!(chart.files.iter().any(|f| f.path == long));
+    }
+
+    #[test]
+    fn a_path_over_the_limit_is_refused_with_a_short_quote() {
+        let long = format!("c/{}", "p".repeat(5000));
+        let tgz = charts::tgz(&[
+            ("c/Chart.yaml", b"name: c\nversion: 1.0.0\n"),
+            (&long, b"x"),
+        ]);
+        let err = Chart::from_archive(&tgz, &ArchiveLimits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("over the limit of 4096 bytes"), "{err}");
+        assert!(err.len() < MAX_ERROR_BYTES, "{err}");
     }
 }
