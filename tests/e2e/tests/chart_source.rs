@@ -786,3 +786,274 @@ mod header_bombs {
         assert!(err.len() < MAX_ERROR_BYTES, "{err}");
     }
 }
+
+/// A registry that lies, served from the test (a real registry cannot be made
+/// to): a path as its `Docker-Content-Digest`, a digest the bytes do not
+/// have, bodies that never end.
+mod hostile_registry {
+    use std::time::{Duration, Instant};
+
+    use k0rdent_test_harness::registry::{Answer, HostileServer};
+
+    use super::*;
+
+    const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+    fn manifest_for(layer: &[u8]) -> Vec<u8> {
+        let config = br#"{"name":"x","version":"1.0.0"}"#;
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": charts::HELM_CONFIG_MEDIA_TYPE,
+                "digest": charts::sha256_digest(config),
+                "size": config.len(),
+            },
+            "layers": [{
+                "mediaType": charts::HELM_CHART_MEDIA_TYPE,
+                "digest": charts::sha256_digest(layer),
+                "size": layer.len(),
+            }],
+        }))
+        .unwrap()
+    }
+
+    /// Serves the chart `x` with `digest_header` as the manifest's
+    /// `Docker-Content-Digest`.
+    fn lying_registry(digest_header: String) -> (HostileServer, Vec<u8>) {
+        let chart = charts::simple_chart("x", "1.0.0");
+        let manifest = manifest_for(&chart);
+        let layer = chart.clone();
+        let server = HostileServer::start(move |_, path| {
+            if path.contains("/manifests/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: vec![
+                        ("Content-Type".into(), OCI_MANIFEST.into()),
+                        ("Docker-Content-Digest".into(), digest_header.clone()),
+                    ],
+                    body: manifest.clone(),
+                }
+            } else if path.contains("/blobs/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: layer.clone(),
+                }
+            } else {
+                Answer::Fixed {
+                    status: 404,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                }
+            }
+        });
+        (server, chart)
+    }
+
+    fn source(server: &HostileServer, cache: &std::path::Path) -> ChartSource {
+        let mut options = ChartSourceOptions::new(cache);
+        options.plain_http.push(server.host());
+        ChartSource::new(options, CredentialStore::default())
+    }
+
+    fn chart_ref(server: &HostileServer) -> ChartRef {
+        ChartRef::parse(&format!("oci://{}/charts/x", server.host()), Some("1.0.0")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_digest_header_that_is_a_path_is_refused_before_any_use() {
+        let (server, _) = lying_registry("sha256:../../../../../escaped".into());
+        let sandbox = tempfile::tempdir().unwrap();
+        // Deep enough that `../` from the cache's folders stays inside the sandbox.
+        let cache = sandbox.path().join("a/b/c/cache");
+        let err = source(&server, &cache)
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::InvalidDigest { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("invalid Docker-Content-Digest \"sha256:../../../../../escaped\""),
+            "{err}"
+        );
+        std::fs::create_dir_all(&cache).unwrap();
+        assert_eq!(walk(sandbox.path()), Vec::<std::path::PathBuf>::new());
+    }
+
+    #[tokio::test]
+    async fn a_digest_header_the_bytes_do_not_have_is_refused() {
+        let other = charts::sha256_digest(b"some other manifest");
+        let (server, _) = lying_registry(other.clone());
+        let cache = tempfile::tempdir().unwrap();
+        let err = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::DigestMismatch { .. }), "{err}");
+        assert!(err.to_string().contains(&other), "{err}");
+        assert!(walk(cache.path()).is_empty(), "nothing may be cached");
+
+        // Pinned by digest, bytes that hash otherwise are refused too.
+        let (server, _) = lying_registry(String::new());
+        let pinned =
+            ChartRef::parse(&format!("oci://{}/charts/x@{other}", server.host()), None).unwrap();
+        let err = source(&server, cache.path())
+            .pull(&pinned)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::DigestMismatch { .. }), "{err}");
+
+        // The honest answer works, so the refusals above are about the lies.
+        let chart = charts::simple_chart("x", "1.0.0");
+        let (server, _) = lying_registry(charts::sha256_digest(&manifest_for(&chart)));
+        let pulled = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap();
+        assert_eq!(pulled.bytes, chart);
+    }
+
+    #[tokio::test]
+    async fn endless_bodies_stop_at_their_limit_with_the_url_named() {
+        let chart = charts::simple_chart("x", "1.0.0");
+        let manifest = manifest_for(&chart);
+        let endless_blobs = HostileServer::start(move |_, path| {
+            if path.contains("/manifests/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), OCI_MANIFEST.into())],
+                    body: manifest.clone(),
+                }
+            } else {
+                Answer::Endless {
+                    headers: Vec::new(),
+                }
+            }
+        });
+        let endless_everything = HostileServer::start(|_, _| Answer::Endless {
+            headers: Vec::new(),
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let prompt = Duration::from_secs(20);
+
+        let started = Instant::now();
+        let err = source(&endless_everything, cache.path())
+            .pull(&chart_ref(&endless_everything))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::ResponseTooLarge { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/v2/charts/x/manifests/1.0.0") && text.contains("4194304 bytes"),
+            "{text}"
+        );
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+
+        let started = Instant::now();
+        let err = source(&endless_everything, cache.path())
+            .list_versions(&chart_ref(&endless_everything))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("/v2/charts/x/tags/list") && text.contains("8388608 bytes"),
+            "{text}"
+        );
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+
+        let started = Instant::now();
+        let err = source(&endless_blobs, cache.path())
+            .pull(&chart_ref(&endless_blobs))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::TooLarge { .. }), "{err}");
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_registry_error_body_is_quoted_short() {
+        let server = HostileServer::start(|_, _| Answer::Fixed {
+            status: 500,
+            headers: Vec::new(),
+            body: vec![b'e'; 10 << 20],
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let err = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HTTP 500"), "{err}");
+        assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    }
+}
+
+/// What the cache hands out is checked again when read back.
+#[tokio::test]
+async fn tampered_cache_entries_are_misses_and_fetched_again() {
+    let Some(mut registry) = Registry::plain() else {
+        return;
+    };
+    let tgz_a = charts::simple_chart("alpha", "1.0.0");
+    let tgz_b = charts::simple_chart("beta", "1.0.0");
+    let anonymous = RegistryAuth::Anonymous;
+    let digest_a = push(&registry, "alpha", "1.0.0", &tgz_a, &anonymous, true).await;
+    let digest_b = push(&registry, "beta", "1.0.0", &tgz_b, &anonymous, true).await;
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(&registry, cache.path(), CredentialStore::default());
+    let alpha = reference(&registry, "alpha", "1.0.0");
+    source.pull(&alpha).await.unwrap();
+    source
+        .pull(&reference(&registry, "beta", "1.0.0"))
+        .await
+        .unwrap();
+
+    // Point alpha's manifest entry at beta's chart: whatever the layout, the
+    // entry named after alpha's digest now holds beta's.
+    let manifest_file = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:");
+        walk(&cache.path().join("manifests"))
+            .into_iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(hex))
+            .expect("a cached manifest entry")
+    };
+    let (file_a, file_b) = (manifest_file(&digest_a), manifest_file(&digest_b));
+    std::fs::copy(&file_b, &file_a).unwrap();
+    let again = source.pull(&alpha).await.unwrap();
+    assert_eq!(again.bytes, tgz_a, "the cache served another chart's bytes");
+    assert_eq!(again.origin, PullOrigin::Registry);
+
+    // Offline, tag entries that point outside the cache or come from the
+    // future are not served.
+    registry.stop();
+    let tag_file = walk(&cache.path().join("tags"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("alpha"))
+        .expect("alpha's tag entry");
+    for entry in [
+        r#"{"manifest_digest":"sha256:../../../../blobs/x","resolved_at":1}"#.to_string(),
+        format!(r#"{{"manifest_digest":"{digest_a}","resolved_at":99999999999}}"#),
+    ] {
+        std::fs::write(&tag_file, &entry).unwrap();
+        let err = source.pull(&alpha).await.unwrap_err();
+        assert!(
+            matches!(err, OciError::Unreachable { .. }),
+            "{entry}: {err}"
+        );
+        assert!(!tag_file.exists(), "{entry}: the bad entry was kept");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
