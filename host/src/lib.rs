@@ -14,6 +14,7 @@ pub mod names;
 pub mod oci;
 pub mod ops;
 pub mod plugin;
+pub mod quote;
 pub mod release;
 pub mod render;
 pub mod values;

@@ -2,16 +2,21 @@
 //! suggestions when a name or version is wrong.
 
 use super::{Addon, CatalogChart, CatalogIndex};
+use crate::quote::quote;
 use crate::versions::closest_versions;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LookupError {
-    #[error("app {app:?} is not in the catalog{}", did_you_mean(suggestions))]
+    #[error(
+        "app {} is not in the catalog{}",
+        quote(app),
+        did_you_mean(suggestions)
+    )]
     UnknownApp {
         app: String,
         suggestions: Vec<String>,
     },
-    #[error("app {app} has no chart {chart:?}; its charts: {}", available.join(", "))]
+    #[error("app {app} has no chart {}; its charts: {}", quote(chart), available.join(", "))]
     UnknownChart {
         app: String,
         chart: String,

@@ -111,12 +111,12 @@ impl CatalogSource {
         let ttl = self.options.ttl.as_secs();
         if !refresh {
             if let Some((index, at)) = memory.as_ref()
-                && now().saturating_sub(*at) < ttl
+                && fresh(*at, ttl)
             {
                 return Ok(self.snapshot(index.clone(), *at, CatalogOrigin::Memory, None));
             }
             if let Some((index, at)) = self.read_disk()
-                && now().saturating_sub(at) < ttl
+                && fresh(at, ttl)
             {
                 *memory = Some((index.clone(), at));
                 return Ok(self.snapshot(index, at, CatalogOrigin::DiskCache, None));
@@ -139,10 +139,13 @@ impl CatalogSource {
                 let last = memory.clone().or_else(|| self.read_disk());
                 match last {
                     Some((index, at)) => {
+                        let when = match now().checked_sub(at) {
+                            Some(age) => format!("fetched {} ago", human_age(age)),
+                            None => "whose fetch time is in the future".to_string(),
+                        };
                         let warning = format!(
-                            "catalog index {} cannot be read ({cause}); serving the copy fetched {} ago",
+                            "catalog index {} cannot be read ({cause}); serving the copy {when}",
                             self.options.location,
-                            human_age(now().saturating_sub(at))
                         );
                         tracing::warn!("{warning}");
                         Ok(self.snapshot(index, at, CatalogOrigin::Stale, Some(warning)))
@@ -178,13 +181,17 @@ impl CatalogSource {
         let limit = self.options.max_bytes;
         if !(location.starts_with("http://") || location.starts_with("https://")) {
             let path = location.strip_prefix("file://").unwrap_or(location);
-            let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-            if size > limit {
+            let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+            let mut body = Vec::new();
+            // The file may grow after any size check; read through the cap.
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut body)
+                .map_err(|e| e.to_string())?;
+            if body.len() as u64 > limit {
                 return Err(format!(
-                    "the file is {size} bytes, over the limit of {limit}"
+                    "the file is larger than the limit of {limit} bytes"
                 ));
             }
-            return std::fs::read_to_string(path).map_err(|e| e.to_string());
+            return String::from_utf8(body).map_err(|_| "the index is not UTF-8".to_string());
         }
         let mut response = self
             .http
@@ -195,12 +202,17 @@ impl CatalogSource {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
+        let too_large =
+            || format!("the answer is larger than the limit of {limit} bytes; stopped reading it");
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > limit {
-                return Err(format!("the index is larger than {limit} bytes"));
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large());
             }
+            body.extend_from_slice(&chunk);
         }
         String::from_utf8(body).map_err(|_| "the index is not UTF-8".to_string())
     }
@@ -238,6 +250,12 @@ impl CatalogSource {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache the catalog index");
         }
     }
+}
+
+/// Younger than the TTL. A copy stamped in the future is never fresh: a
+/// wrong clock or a forged cache entry must not pin an index forever.
+fn fresh(fetched_at: u64, ttl: u64) -> bool {
+    now().checked_sub(fetched_at).is_some_and(|age| age < ttl)
 }
 
 fn human_age(seconds: u64) -> String {

@@ -2,9 +2,9 @@
 //! no entry that could escape the chart (absolute paths, `..`, links,
 //! devices). Charts are never written to disk; they become in-memory files.
 
-use std::io::Read;
-
 use super::ChartError;
+use super::tar_stream::{Kind, MAX_PATH_BYTES, TarStream};
+use crate::quote::quote;
 
 /// Bounds on what one chart archive may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,29 +69,23 @@ pub(super) fn read_archive_with_budget(
             limits.compressed_bytes
         )));
     }
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
-    let entries = archive
-        .entries()
-        .map_err(|e| ChartError::Archive(format!("not a gzip'd tar: {e}")))?;
+    let mut tar = TarStream::new(flate2::read::GzDecoder::new(tgz), tar_stream_limit(limits));
     let mut files = Vec::new();
-    for entry in entries {
-        let mut entry = entry.map_err(|e| ChartError::Archive(format!("corrupt archive: {e}")))?;
-        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let kind = entry.header().entry_type();
-        let offending = |why: &str| ChartError::Archive(format!("entry {raw_path:?} {why}"));
-        if kind.is_dir() {
-            continue;
-        }
-        // PAX and GNU long-name headers are consumed by the tar reader; any
-        // other non-file entry could point outside the chart or at a device.
-        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-            return Err(offending(&format!(
-                "is a {}, and charts may only contain regular files",
-                entry_kind(kind)
-            )));
+    while let Some(entry) = tar.next_entry()? {
+        let raw_path = String::from_utf8_lossy(&entry.path).into_owned();
+        let offending =
+            |why: &str| ChartError::Archive(format!("entry {} {why}", quote(&raw_path)));
+        match entry.kind {
+            Kind::Directory => continue,
+            Kind::File => {}
+            Kind::Other(what) => {
+                return Err(offending(&format!(
+                    "is a {what}, and charts may only contain regular files"
+                )));
+            }
         }
         let path = normalise(&raw_path).map_err(&offending)?;
-        let size = entry.header().size().unwrap_or(u64::MAX);
+        let size = entry.size;
         if size > limits.file_bytes {
             return Err(offending(&format!(
                 "is {size} bytes, over the per-file limit of {} bytes",
@@ -112,30 +106,19 @@ pub(super) fn read_archive_with_budget(
                 limits.uncompressed_bytes
             )));
         }
-        // The header's size is the archive's claim; read at most that much
-        // plus one byte to catch a lie without trusting it.
-        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
-        (&mut entry)
-            .take(size + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| offending(&format!("cannot be read: {e}")))?;
-        if data.len() as u64 != size {
-            return Err(offending("has a size that does not match its header"));
-        }
+        let data = tar.read_data(size).map_err(|why| offending(&why))?;
         files.push(ArchiveFile { path, data });
     }
     Ok(files)
 }
 
-fn entry_kind(kind: tar::EntryType) -> &'static str {
-    match kind {
-        tar::EntryType::Symlink => "symbolic link",
-        tar::EntryType::Link => "hard link",
-        tar::EntryType::Char => "character device",
-        tar::EntryType::Block => "block device",
-        tar::EntryType::Fifo => "FIFO",
-        _ => "special entry",
-    }
+/// The decompressed tar stream holds the files plus, per file, a header, at
+/// most one extension header and padding; anything beyond that is not a chart.
+fn tar_stream_limit(limits: &ArchiveLimits) -> u64 {
+    let per_file = 4 * 512 + MAX_PATH_BYTES;
+    limits
+        .uncompressed_bytes
+        .saturating_add((limits.files as u64).saturating_mul(per_file))
 }
 
 /// A relative path with no `.`/`..`/empty segments, or why not.

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::archive::{ArchiveFile, Budget, read_archive_with_budget};
 use super::{ArchiveLimits, ChartMetadata};
 use crate::plugin::contract::ChartFile;
+use crate::quote::quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -119,7 +120,8 @@ fn walk(
             let size = entry.metadata().map_err(|e| io(&path, e))?.len();
             if size > limits.file_bytes {
                 return Err(ChartError::Archive(format!(
-                    "file {relative:?} is {size} bytes, over the per-file limit of {} bytes",
+                    "file {} is {size} bytes, over the per-file limit of {} bytes",
+                    quote(&relative),
                     limits.file_bytes
                 )));
             }
@@ -138,7 +140,8 @@ fn walk(
             });
         } else {
             return Err(ChartError::Archive(format!(
-                "{relative:?} is a link or special file; charts may only contain regular files"
+                "{} is a link or special file; charts may only contain regular files",
+                quote(&relative)
             )));
         }
     }
@@ -163,8 +166,9 @@ fn assemble(
             Some(rest) => inside.push((rest.to_string(), f.data)),
             None => {
                 return Err(ChartError::Archive(format!(
-                    "entry {:?} is outside the chart folder {top:?}; a chart archive holds one top-level folder",
-                    f.path
+                    "entry {} is outside the chart folder {}; a chart archive holds one top-level folder",
+                    quote(&f.path),
+                    quote(&top)
                 )));
             }
         }
@@ -172,7 +176,12 @@ fn assemble(
     let chart_yaml = inside
         .iter()
         .find(|(p, _)| p == "Chart.yaml")
-        .ok_or_else(|| ChartError::Metadata(format!("{top}/Chart.yaml is missing")))?;
+        .ok_or_else(|| {
+            ChartError::Metadata(format!(
+                "{} is missing",
+                quote(&format!("{top}/Chart.yaml"))
+            ))
+        })?;
     let metadata = ChartMetadata::parse(&chart_yaml.1)?;
     let name = metadata.name.clone();
     let mut out = Vec::with_capacity(inside.len());
@@ -183,12 +192,26 @@ fn assemble(
         if nested_archive {
             if depth + 1 > limits.subchart_depth {
                 return Err(ChartError::Archive(format!(
-                    "subcharts nest deeper than {} levels at {name}/{path}",
-                    limits.subchart_depth
+                    "subcharts nest deeper than {} levels at {}",
+                    limits.subchart_depth,
+                    quote(&format!("{name}/{path}"))
                 )));
             }
-            let sub_files = read_archive_with_budget(&data, limits, budget)?;
-            let (sub_meta, sub) = assemble(sub_files, limits, budget, depth + 1)?;
+            // Say which subchart is at fault: the archive's own words do not.
+            let in_subchart = |e: ChartError| match e {
+                ChartError::Archive(m) => ChartError::Archive(format!(
+                    "subchart {}: {m}",
+                    quote(&format!("{name}/{path}"))
+                )),
+                ChartError::Metadata(m) => ChartError::Metadata(format!(
+                    "subchart {}: {m}",
+                    quote(&format!("{name}/{path}"))
+                )),
+                other => other,
+            };
+            let sub_files = read_archive_with_budget(&data, limits, budget).map_err(in_subchart)?;
+            let (sub_meta, sub) =
+                assemble(sub_files, limits, budget, depth + 1).map_err(in_subchart)?;
             let prefix = format!("{name}/charts/");
             out.extend(sub.into_iter().map(|f| ChartFile {
                 path: format!("{prefix}{}", f.path),

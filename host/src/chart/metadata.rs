@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::ChartError;
+use crate::quote::quote;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartMetadata {
@@ -44,22 +45,31 @@ impl ChartMetadata {
         let name = field("name")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| err("Chart.yaml has no `name`".into()))?;
-        let version = field("version")
-            .ok_or_else(|| err(format!("chart {name}: Chart.yaml has no `version`")))?;
+        let version = field("version").ok_or_else(|| {
+            err(format!(
+                "chart {}: Chart.yaml has no `version`",
+                quote(&name)
+            ))
+        })?;
         if semver::Version::parse(version.strip_prefix('v').unwrap_or(&version)).is_err() {
             return Err(err(format!(
-                "chart {name}: version {version:?} is not a SemVer 2 version (for example 1.2.3)"
+                "chart {}: version {} is not a SemVer 2 version (for example 1.2.3)",
+                quote(&name),
+                quote(&version)
             )));
         }
         let api_version = field("apiVersion").unwrap_or_else(|| "v1".into());
         if api_version != "v1" && api_version != "v2" {
             return Err(err(format!(
-                "chart {name}: apiVersion {api_version:?} is not v1 or v2"
+                "chart {}: apiVersion {} is not v1 or v2",
+                quote(&name),
+                quote(&api_version)
             )));
         }
         if name.contains('/') || name.contains('\\') || name == "." || name == ".." {
             return Err(err(format!(
-                "chart name {name:?} is not a valid chart name"
+                "chart name {} is not a valid chart name",
+                quote(&name)
             )));
         }
         Ok(ChartMetadata {

@@ -5,6 +5,7 @@
 mod archive;
 mod load;
 mod metadata;
+mod tar_stream;
 
 pub use archive::{ArchiveLimits, read_chart_archive};
 pub use load::{Chart, ChartError, load_chart_dir, load_chart_path};

@@ -1,7 +1,7 @@
 //! Registry credentials: explicit ones, then the registry config files Helm
 //! and Docker write (`helm registry login`, `docker login`), else anonymous.
 //! Anonymous still works with registries such as ghcr.io that hand out
-//! anonymous bearer tokens: oci-client performs that token exchange.
+//! anonymous bearer tokens: the registry client performs that token exchange.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,19 +25,6 @@ impl fmt::Debug for Credentials {
             Credentials::Anonymous => f.write_str("Anonymous"),
             Credentials::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
             Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
-        }
-    }
-}
-
-impl Credentials {
-    pub(crate) fn to_oci(&self) -> oci_client::secrets::RegistryAuth {
-        use oci_client::secrets::RegistryAuth;
-        match self {
-            Credentials::Anonymous => RegistryAuth::Anonymous,
-            Credentials::Basic { username, password } => {
-                RegistryAuth::Basic(username.clone(), password.clone())
-            }
-            Credentials::Bearer(token) => RegistryAuth::Bearer(token.clone()),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! What can go wrong fetching a chart, in terms a user can act on.
 
+use crate::quote::quote;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
-    #[error("invalid chart reference {reference:?}: {why}")]
+    #[error("invalid chart reference {}: {why}", quote(reference))]
     InvalidReference { reference: String, why: String },
 
     #[error(
@@ -45,6 +47,46 @@ pub enum OciError {
 
     #[error("registry {registry}: {message}")]
     Registry { registry: String, message: String },
+
+    /// Not a `#[source]`: the text already holds it, and `{:#}` would repeat it.
+    #[error("{reference}: {error}")]
+    BadChart {
+        reference: String,
+        error: crate::chart::ChartError,
+    },
+
+    #[error(
+        "registry {registry}: the response from {url} is larger than {limit} bytes; \
+         stopped reading it (a registry answer is never this large)"
+    )]
+    ResponseTooLarge {
+        registry: String,
+        url: String,
+        limit: u64,
+    },
+
+    #[error(
+        "registry {registry} answered an invalid Docker-Content-Digest {} for {reference}: \
+         expected sha256: and 64 lower-case hex digits; the registry is broken or hostile",
+        quote(value)
+    )]
+    InvalidDigest {
+        registry: String,
+        reference: String,
+        value: String,
+    },
+
+    #[error(
+        "registry {registry}: {what} for {reference} should have digest {expected} but the \
+         bytes received hash to {actual}; the registry is broken or hostile"
+    )]
+    DigestMismatch {
+        registry: String,
+        reference: String,
+        what: &'static str,
+        expected: String,
+        actual: String,
+    },
 
     #[error("chart cache {path}: {message}")]
     Cache { path: String, message: String },

@@ -5,6 +5,7 @@ pub mod cache;
 mod credentials;
 mod error;
 mod reference;
+mod registry;
 mod source;
 
 pub use cache::ChartCache;

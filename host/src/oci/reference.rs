@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::OciError;
+use crate::quote::quote;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChartRef {
@@ -35,7 +36,8 @@ impl ChartRef {
             .ok_or_else(|| bad("has no repository path after the registry host".into()))?;
         if !valid_registry(registry) {
             return Err(bad(format!(
-                "registry host {registry:?} is not a valid host[:port]"
+                "registry host {} is not a valid host[:port]",
+                quote(registry)
             )));
         }
         let (path, digest) = match path.split_once('@') {
@@ -48,21 +50,25 @@ impl ChartRef {
         };
         if !valid_repository(repository) {
             return Err(bad(format!(
-                "repository {repository:?} must be lower-case path segments of letters, digits, '.', '_' or '-'"
+                "repository {} must be lower-case path segments of letters, digits, '.', '_' or '-'",
+                quote(repository)
             )));
         }
         if let Some(d) = &digest
             && !valid_digest(d)
         {
             return Err(bad(format!(
-                "digest {d:?} must be sha256: followed by 64 hex digits"
+                "digest {} must be sha256: followed by 64 hex digits, lower-case",
+                quote(d)
             )));
         }
         let version_tag = version.map(|v| v.replace('+', "_"));
         let tag = match (tag, version_tag) {
             (Some(t), Some(v)) if t != v => {
                 return Err(bad(format!(
-                    "names tag {t:?} but --version asks for {v:?}; give one of them"
+                    "names tag {} but --version asks for {}; give one of them",
+                    quote(&t),
+                    quote(&v)
                 )));
             }
             (t, v) => t.or(v),
@@ -71,7 +77,8 @@ impl ChartRef {
             && !valid_tag(t)
         {
             return Err(bad(format!(
-                "version/tag {t:?} is not a valid OCI tag (letters, digits, '.', '_', '-'; at most 128)"
+                "version/tag {} is not a valid OCI tag (letters, digits, '.', '_', '-'; at most 128)",
+                quote(t)
             )));
         }
         if tag.is_none() && digest.is_none() {
@@ -107,22 +114,6 @@ impl ChartRef {
             tag: Some(tag.to_string()),
             digest: None,
             ..self.clone()
-        }
-    }
-
-    pub(crate) fn to_oci(&self) -> oci_client::Reference {
-        match (&self.digest, &self.tag) {
-            (Some(d), _) => oci_client::Reference::with_digest(
-                self.registry.clone(),
-                self.repository.clone(),
-                d.clone(),
-            ),
-            (None, Some(t)) => oci_client::Reference::with_tag(
-                self.registry.clone(),
-                self.repository.clone(),
-                t.clone(),
-            ),
-            (None, None) => unreachable!("parse requires a tag or a digest"),
         }
     }
 }

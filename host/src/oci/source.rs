@@ -1,22 +1,23 @@
 //! Pulling charts: tag → digest, bounded and verified downloads, the cache,
 //! one download per chart however many callers ask at once, and the cache as
-//! a fallback when the registry is down.
+//! a fallback when the registry is down. A chart is served only from bytes
+//! whose digests were checked: the manifest against the digest asked for (or
+//! the one the registry claims), the layer against the manifest.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
-use oci_client::manifest::OciManifest;
-
-use super::cache::{ManifestEntry, now};
+use super::cache::now;
+use super::reference::valid_digest;
+use super::registry::{Manifest, RegistryClient};
 use super::{
     ChartCache, ChartRef, CredentialStore, Credentials, HELM_CHART_MEDIA_TYPE,
     HELM_CONFIG_MEDIA_TYPE, OciError,
 };
-use crate::error_chain::error_chain;
+use crate::chart::{ArchiveLimits, Chart};
+use crate::quote::quote;
 
 #[derive(Debug, Clone)]
 pub struct ChartSourceOptions {
@@ -69,7 +70,7 @@ pub struct PulledChart {
 }
 
 pub struct ChartSource {
-    client: oci_client::Client,
+    registry: RegistryClient,
     cache: ChartCache,
     credentials: CredentialStore,
     max_chart_bytes: u64,
@@ -77,28 +78,30 @@ pub struct ChartSource {
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// The parts of a manifest a Helm chart has.
+#[derive(serde::Deserialize)]
+struct ManifestDoc {
+    #[serde(rename = "mediaType")]
+    media_type: Option<String>,
+    manifests: Option<serde_json::Value>,
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+}
+
+#[derive(serde::Deserialize)]
+struct Descriptor {
+    #[serde(rename = "mediaType")]
+    media_type: String,
+    digest: String,
+    size: i64,
+}
+
 impl ChartSource {
     pub fn new(options: ChartSourceOptions, credentials: CredentialStore) -> Self {
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(options.plain_http.clone()),
-            extra_root_certificates: options
-                .ca_pem
-                .iter()
-                .map(|pem| Certificate {
-                    encoding: CertificateEncoding::Pem,
-                    data: pem.clone(),
-                })
-                .collect(),
-            connect_timeout: Some(options.connect_timeout),
-            read_timeout: Some(options.read_timeout),
-            user_agent: concat!("k0rdent-mcp/", env!("CARGO_PKG_VERSION")),
-            // A chart reference resolves to one manifest; an index is not a chart.
-            platform_resolver: None,
-            ..ClientConfig::default()
-        };
         ChartSource {
-            client: oci_client::Client::new(config),
-            cache: ChartCache::new(options.cache_dir),
+            registry: RegistryClient::new(&options),
+            cache: ChartCache::new(options.cache_dir).with_max_blob_bytes(options.max_chart_bytes),
             credentials,
             max_chart_bytes: options.max_chart_bytes,
             inflight: Mutex::new(HashMap::new()),
@@ -121,79 +124,71 @@ impl ChartSource {
             return Ok(hit);
         }
         let credentials = self.credentials.for_registry(&chart.registry)?;
-        let auth = credentials.to_oci();
-        let manifest_digest = match &chart.digest {
-            Some(d) => d.clone(),
-            None => {
-                let tag = chart
-                    .tag
-                    .as_deref()
-                    .expect("a reference has a tag or a digest");
-                match self
-                    .client
-                    .fetch_manifest_digest(&chart.to_oci(), &auth)
-                    .await
+        let wanted = chart
+            .digest
+            .as_deref()
+            .or(chart.tag.as_deref())
+            .expect("a reference has a tag or a digest");
+        let manifest = match self.registry.manifest(chart, &credentials, wanted).await {
+            Ok(m) => m,
+            Err(e) => {
+                if let (OciError::Unreachable { .. }, None, Some(tag)) =
+                    (&e, &chart.digest, &chart.tag)
+                    && let Some(entry) = self.cache.read_tag(chart, tag)
                 {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let e = self.classify(chart, &credentials, e).await;
-                        if let OciError::Unreachable { .. } = e
-                            && let Some(entry) = self.cache.read_tag(chart, tag)
-                        {
-                            let age = now().saturating_sub(entry.resolved_at);
-                            let origin = PullOrigin::CacheOffline {
-                                resolved_at: entry.resolved_at,
-                                age_seconds: age,
-                            };
-                            if let Some(hit) = self.cached(chart, &entry.manifest_digest, origin) {
-                                tracing::warn!(chart = %chart, age_seconds = age, error = %e, "registry unreachable; serving the cached chart");
-                                return Ok(hit);
-                            }
-                        }
-                        return Err(e);
+                    let age = now().saturating_sub(entry.resolved_at);
+                    let origin = PullOrigin::CacheOffline {
+                        resolved_at: entry.resolved_at,
+                        age_seconds: age,
+                    };
+                    if let Some(hit) = self.cached(chart, &entry.manifest_digest, origin) {
+                        tracing::warn!(chart = %chart, age_seconds = age, error = %e, "registry unreachable; serving the cached chart");
+                        return Ok(hit);
                     }
                 }
+                return Err(self.with_suggestions(chart, e).await);
             }
         };
+        let pulled = match self.cached(chart, &manifest.digest, PullOrigin::Cache) {
+            Some(hit) => hit,
+            None => self.download(chart, &credentials, manifest).await?,
+        };
+        // Recorded only once the digest is backed by verified content.
         if let Some(tag) = &chart.tag {
-            self.cache.write_tag(chart, tag, &manifest_digest)?;
+            self.cache.write_tag(chart, tag, &pulled.manifest_digest)?;
         }
-        if let Some(hit) = self.cached(chart, &manifest_digest, PullOrigin::Cache) {
-            return Ok(hit);
-        }
-        self.download(chart, &credentials, &manifest_digest).await
+        Ok(pulled)
     }
 
     /// Fails with [`OciError::NotFound`] (and the closest available versions)
     /// unless `chart` exists in its registry. Makes no download.
     pub async fn check_exists(&self, chart: &ChartRef) -> Result<String, OciError> {
         let credentials = self.credentials.for_registry(&chart.registry)?;
-        match self
-            .client
-            .fetch_manifest_digest(&chart.to_oci(), &credentials.to_oci())
-            .await
-        {
-            Ok(digest) => Ok(digest),
-            Err(e) => Err(self.classify(chart, &credentials, e).await),
+        let wanted = chart
+            .digest
+            .as_deref()
+            .or(chart.tag.as_deref())
+            .expect("a reference has a tag or a digest");
+        match self.registry.manifest(chart, &credentials, wanted).await {
+            Ok(manifest) => Ok(manifest.digest),
+            Err(e) => Err(self.with_suggestions(chart, e).await),
         }
     }
 
     /// Every tag of the chart's repository.
     pub async fn list_versions(&self, chart: &ChartRef) -> Result<Vec<String>, OciError> {
         let credentials = self.credentials.for_registry(&chart.registry)?;
-        let auth = credentials.to_oci();
         let mut tags = Vec::new();
         let mut last: Option<String> = None;
         // Registries page tag lists; bound the walk so a hostile one cannot loop us.
         for _ in 0..100 {
             let page = self
-                .client
-                .list_tags(&chart.to_oci(), &auth, Some(1000), last.as_deref())
-                .await
-                .map_err(|e| classify_plain(&chart.registry, &credentials, e))?;
-            let count = page.tags.len();
-            last = page.tags.last().cloned();
-            tags.extend(page.tags);
+                .registry
+                .tags(chart, &credentials, 1000, last.as_deref())
+                .await?;
+            let count = page.len();
+            last = page.last().cloned();
+            tags.extend(page);
             if count < 1000 || tags.len() > 100_000 {
                 break;
             }
@@ -208,67 +203,79 @@ impl ChartSource {
         map.entry(key.to_string()).or_default().clone()
     }
 
+    /// The chart a cached manifest names, if manifest and layer are both
+    /// cached and intact.
     fn cached(
         &self,
         chart: &ChartRef,
         manifest_digest: &str,
         origin: PullOrigin,
     ) -> Option<PulledChart> {
-        let entry = self.cache.read_manifest(manifest_digest)?;
-        let bytes = self.cache.read_blob(&entry.layer_digest)?;
+        let manifest = self.cache.read_manifest(manifest_digest)?;
+        let layer = match self.chart_layer(chart, &manifest) {
+            Ok(layer) => layer,
+            Err(e) => {
+                tracing::warn!(chart = %chart, error = %e, "cached manifest is not a chart; it will be fetched again");
+                return None;
+            }
+        };
+        let bytes = self.cache.read_blob(&layer.digest)?;
         Some(PulledChart {
             reference: chart.clone(),
             manifest_digest: manifest_digest.to_string(),
-            cache_path: self.cache.blob_path(&entry.layer_digest),
-            layer_digest: entry.layer_digest,
+            cache_path: self.cache.blob_path(&layer.digest)?,
+            layer_digest: layer.digest,
             bytes,
             origin,
         })
     }
 
-    async fn download(
-        &self,
-        chart: &ChartRef,
-        credentials: &Credentials,
-        manifest_digest: &str,
-    ) -> Result<PulledChart, OciError> {
-        let pinned = ChartRef {
-            digest: Some(manifest_digest.to_string()),
-            ..chart.clone()
-        };
-        let reference = pinned.to_oci();
-        let auth = credentials.to_oci();
-        let (manifest, _) = self
-            .client
-            .pull_manifest(&reference, &auth)
-            .await
-            .map_err(|e| classify_plain(&chart.registry, credentials, e))?;
+    /// The one Helm chart layer of a manifest, its digest well-formed and
+    /// its size within the limit.
+    fn chart_layer(&self, chart: &ChartRef, manifest: &[u8]) -> Result<Descriptor, OciError> {
         let not_a_chart = |why: String| OciError::NotAChart {
             reference: chart.to_string(),
             why,
         };
-        let OciManifest::Image(manifest) = manifest else {
+        let doc: ManifestDoc = serde_json::from_slice(manifest)
+            .map_err(|e| not_a_chart(format!("its manifest cannot be read: {e}")))?;
+        let index = doc.manifests.is_some()
+            || doc
+                .media_type
+                .as_deref()
+                .is_some_and(|t| t.contains("index") || t.contains("list"));
+        if index {
             return Err(not_a_chart(
                 "the reference is an image index, not a chart manifest".into(),
             ));
-        };
-        if manifest.config.media_type != HELM_CONFIG_MEDIA_TYPE {
+        }
+        let config = doc
+            .config
+            .ok_or_else(|| not_a_chart("its manifest has no config".into()))?;
+        if config.media_type != HELM_CONFIG_MEDIA_TYPE {
             return Err(not_a_chart(format!(
-                "config media type is {:?}, expected {HELM_CONFIG_MEDIA_TYPE}",
-                manifest.config.media_type
+                "config media type is {}, expected {HELM_CONFIG_MEDIA_TYPE}",
+                quote(&config.media_type)
             )));
         }
-        let layers: Vec<_> = manifest
+        let mut layers: Vec<Descriptor> = doc
             .layers
-            .iter()
+            .into_iter()
             .filter(|l| l.media_type == HELM_CHART_MEDIA_TYPE)
             .collect();
-        let [layer] = layers.as_slice() else {
+        if layers.len() != 1 {
             return Err(not_a_chart(format!(
                 "expected exactly one {HELM_CHART_MEDIA_TYPE} layer, found {}",
                 layers.len()
             )));
-        };
+        }
+        let layer = layers.remove(0);
+        if !valid_digest(&layer.digest) {
+            return Err(not_a_chart(format!(
+                "its chart layer digest {} is not sha256: and 64 lower-case hex digits",
+                quote(&layer.digest)
+            )));
+        }
         let size = u64::try_from(layer.size).unwrap_or(u64::MAX);
         if size > self.max_chart_bytes {
             return Err(OciError::TooLarge {
@@ -277,52 +284,51 @@ impl ChartSource {
                 limit: self.max_chart_bytes,
             });
         }
-        let mut sink = BoundedSink::new(self.max_chart_bytes);
-        self.client
-            .pull_blob(&reference, *layer, &mut sink)
-            .await
-            .map_err(|e| match sink.overflowed {
-                true => OciError::TooLarge {
-                    reference: chart.to_string(),
-                    size: sink.received,
-                    limit: self.max_chart_bytes,
-                },
-                false => classify_plain(&chart.registry, credentials, e),
-            })?;
-        // pull_blob verified the bytes against the layer digest.
-        let bytes = sink.bytes;
+        Ok(layer)
+    }
+
+    async fn download(
+        &self,
+        chart: &ChartRef,
+        credentials: &Credentials,
+        manifest: Manifest,
+    ) -> Result<PulledChart, OciError> {
+        let layer = self.chart_layer(chart, &manifest.bytes)?;
+        let limit = u64::try_from(layer.size)
+            .unwrap_or(u64::MAX)
+            .min(self.max_chart_bytes);
+        let bytes = self
+            .registry
+            .blob(chart, credentials, &layer.digest, limit)
+            .await?;
+        // Only a chart the loader accepts enters the cache, so a hostile
+        // archive fails here, named, and is never served from the cache later.
+        let limits = ArchiveLimits {
+            compressed_bytes: self.max_chart_bytes,
+            ..ArchiveLimits::default()
+        };
+        Chart::from_archive(&bytes, &limits).map_err(|error| OciError::BadChart {
+            reference: chart.to_string(),
+            error,
+        })?;
         let cache_path = self.cache.write_blob(&layer.digest, &bytes)?;
-        self.cache.write_manifest(
-            manifest_digest,
-            &ManifestEntry {
-                layer_digest: layer.digest.clone(),
-                layer_size: bytes.len() as u64,
-            },
-        )?;
+        self.cache
+            .write_manifest(&manifest.digest, &manifest.bytes)?;
         Ok(PulledChart {
             reference: chart.clone(),
-            manifest_digest: manifest_digest.to_string(),
-            layer_digest: layer.digest.clone(),
+            manifest_digest: manifest.digest,
+            layer_digest: layer.digest,
             bytes,
             origin: PullOrigin::Registry,
             cache_path,
         })
     }
 
-    /// Like [`classify_plain`], and for a missing tag, looks up the closest
-    /// versions the repository does have.
-    async fn classify(
-        &self,
-        chart: &ChartRef,
-        credentials: &Credentials,
-        e: OciDistributionError,
-    ) -> OciError {
-        let err = classify_plain(&chart.registry, credentials, e);
-        let OciError::Registry { .. } = err else {
-            return err;
-        };
-        if !is_not_found(&err) {
-            return err;
+    /// For a missing tag or digest, [`OciError::NotFound`] with the closest
+    /// versions the repository does have; other errors unchanged.
+    async fn with_suggestions(&self, chart: &ChartRef, e: OciError) -> OciError {
+        if !matches!(&e, OciError::Registry { message, .. } if message.starts_with("not found")) {
+            return e;
         }
         let wanted = chart
             .tag
@@ -336,139 +342,5 @@ impl ChartSource {
             repository: chart.parent(),
             available: crate::versions::closest_versions(&wanted, &available, 5),
         }
-    }
-}
-
-fn is_not_found(e: &OciError) -> bool {
-    matches!(e, OciError::Registry { message, .. } if message.starts_with("not found"))
-}
-
-/// Maps oci-client's errors onto what a user can act on.
-fn classify_plain(registry: &str, credentials: &Credentials, e: OciDistributionError) -> OciError {
-    let registry = registry.to_string();
-    match e {
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => OciError::Unauthorized {
-            registry,
-            anonymous: *credentials == Credentials::Anonymous,
-        },
-        OciDistributionError::ImageManifestNotFoundError(what) => OciError::Registry {
-            registry,
-            message: format!("not found: {what}"),
-        },
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<String> = envelope
-                .errors
-                .iter()
-                .map(|e| format!("{:?}", e.code))
-                .collect();
-            let missing = codes
-                .iter()
-                .any(|c| c.contains("ManifestUnknown") || c.contains("NameUnknown"));
-            let denied = codes
-                .iter()
-                .any(|c| c.contains("Unauthorized") || c.contains("Denied"));
-            if denied {
-                return OciError::Unauthorized {
-                    registry,
-                    anonymous: *credentials == Credentials::Anonymous,
-                };
-            }
-            let detail: Vec<String> = envelope.errors.iter().map(|e| e.message.clone()).collect();
-            OciError::Registry {
-                registry,
-                message: if missing {
-                    format!("not found: {}", detail.join("; "))
-                } else {
-                    detail.join("; ")
-                },
-            }
-        }
-        OciDistributionError::ServerError { code, message, .. } => OciError::Registry {
-            message: if code == 404 {
-                format!("not found: {message}")
-            } else {
-                format!("HTTP {code}: {message}")
-            },
-            registry,
-        },
-        OciDistributionError::RequestError(req) => {
-            let chain = error_chain(&req);
-            if chain.contains("certificate")
-                || chain.contains("UnknownIssuer")
-                || chain.contains("tls")
-            {
-                OciError::Tls {
-                    registry,
-                    cause: chain,
-                }
-            } else if req.is_connect() || req.is_timeout() {
-                OciError::Unreachable {
-                    registry,
-                    cause: chain,
-                }
-            } else {
-                OciError::Registry {
-                    registry,
-                    message: chain,
-                }
-            }
-        }
-        other => OciError::Registry {
-            registry,
-            message: other.to_string(),
-        },
-    }
-}
-
-/// An `AsyncWrite` that keeps at most `limit` bytes and fails beyond that,
-/// so a registry that lies about a layer's size cannot exhaust memory.
-struct BoundedSink {
-    bytes: Vec<u8>,
-    limit: u64,
-    received: u64,
-    overflowed: bool,
-}
-
-impl BoundedSink {
-    fn new(limit: u64) -> Self {
-        BoundedSink {
-            bytes: Vec::new(),
-            limit,
-            received: 0,
-            overflowed: false,
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for BoundedSink {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.received += buf.len() as u64;
-        if self.received > self.limit {
-            self.overflowed = true;
-            return std::task::Poll::Ready(Err(std::io::Error::other(
-                "chart layer exceeds the size limit",
-            )));
-        }
-        self.bytes.extend_from_slice(buf);
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
     }
 }

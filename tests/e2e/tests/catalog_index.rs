@@ -144,3 +144,93 @@ async fn reads_a_local_file_and_answers_lookups() {
         "chart minio:99 is not in the catalog; available: 17.0.21, 14.1.2"
     );
 }
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Rewrites the one cached index entry's fetch time.
+fn forge_fetched_at(cache: &std::path::Path, at: u64) {
+    let file = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a cached index");
+    let mut entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    entry["fetched_at"] = at.into();
+    std::fs::write(&file, serde_json::to_vec(&entry).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_index_stamped_in_the_future_is_stale_not_fresh_forever() {
+    let mut server = StaticServer::serve("/latest/index.json", test_index());
+    let cache = tempfile::tempdir().unwrap();
+    let ttl = Duration::from_secs(600);
+    let first = CatalogSource::new(options(server.url(), cache.path(), ttl))
+        .get(false)
+        .await
+        .unwrap();
+    assert_eq!(first.origin, CatalogOrigin::Fetched);
+
+    // A year ahead: with `now - fetched_at` saturating at zero it would never expire.
+    forge_fetched_at(cache.path(), now() + 365 * 86400);
+    let restarted = CatalogSource::new(options(server.url(), cache.path(), ttl))
+        .get(false)
+        .await
+        .unwrap();
+    assert_eq!(restarted.origin, CatalogOrigin::Fetched);
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Offline, such a copy is still the last good one, and is labelled for what it is.
+    forge_fetched_at(cache.path(), now() + 365 * 86400);
+    server.stop();
+    let offline = CatalogSource::new(options(server.url(), cache.path(), ttl))
+        .get(false)
+        .await
+        .unwrap();
+    assert_eq!(offline.origin, CatalogOrigin::Stale);
+    let warning = offline.warning.unwrap();
+    assert!(warning.contains("fetch time is in the future"), "{warning}");
+}
+
+#[tokio::test]
+async fn an_oversized_or_endless_index_stops_at_the_limit_naming_the_url() {
+    use k0rdent_test_harness::registry::{Answer, HostileServer};
+    let limit = 1u64 << 20;
+    let cache = tempfile::tempdir().unwrap();
+    let with_limit = |url: String| CatalogSourceOptions {
+        max_bytes: limit,
+        ..options(url, cache.path(), Duration::from_secs(60))
+    };
+
+    let declared = StaticServer::serve("/index.json", vec![b' '; 2 << 20]);
+    let err = CatalogSource::new(with_limit(declared.url()))
+        .get(false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&declared.url()) && err.contains("larger than the limit of 1048576 bytes"),
+        "{err}"
+    );
+
+    let endless = HostileServer::start(|_, _| Answer::Endless {
+        headers: Vec::new(),
+    });
+    let url = format!("http://{}/index.json", endless.host());
+    let started = std::time::Instant::now();
+    let err = CatalogSource::new(with_limit(url.clone()))
+        .get(false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&url) && err.contains("larger than the limit of 1048576 bytes"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -371,7 +371,7 @@ async fn an_oversized_chart_is_refused_before_download() {
 }
 
 #[tokio::test]
-async fn a_pulled_archive_that_escapes_its_folder_is_refused_when_loaded() {
+async fn a_pulled_archive_that_escapes_its_folder_is_refused_and_not_cached() {
     let Some(registry) = Registry::plain() else {
         return;
     };
@@ -401,15 +401,22 @@ async fn a_pulled_archive_that_escapes_its_folder_is_refused_when_loaded() {
     )
     .await;
     let cache = tempfile::tempdir().unwrap();
-    let pulled = source_for(&registry, cache.path(), CredentialStore::default())
+    let err = source_for(&registry, cache.path(), CredentialStore::default())
         .pull(&reference(&registry, "evil", "1.0.0"))
         .await
-        .unwrap();
-    let err = Chart::from_archive(&pulled.bytes, &ArchiveLimits::default()).unwrap_err();
+        .unwrap_err();
+    assert!(matches!(err, OciError::BadChart { .. }), "{err}");
+    let text = err.to_string();
     assert!(
-        err.to_string().contains("evil/../../etc/cron.d/x") && err.to_string().contains("'..'"),
-        "{err}"
+        text.contains("evil/../../etc/cron.d/x") && text.contains("'..'"),
+        "{text}"
     );
+    assert!(
+        !cache.path().join("blobs").exists(),
+        "a refused chart must not be cached"
+    );
+    let err = Chart::from_archive(&evil, &ArchiveLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("'..'"), "{err}");
 }
 
 mod hostile_archives {
@@ -534,7 +541,7 @@ mod hostile_archives {
             &[regular("c/values.yaml", b"a: 1")],
             &ArchiveLimits::default(),
         );
-        assert!(err.contains("c/Chart.yaml is missing"), "{err}");
+        assert!(err.contains("\"c/Chart.yaml\" is missing"), "{err}");
     }
 
     #[test]
@@ -565,4 +572,488 @@ mod hostile_archives {
         .to_string();
         assert!(err.contains("nest deeper than 0 levels"), "{err}");
     }
+}
+
+/// Archives whose extension headers (GNU long names, PAX records) are
+/// gigabytes long: the bytes are really there, compressed about 160:1, as an
+/// attacker would build them. Refused at the header, before any of it is read.
+mod header_bombs {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use k0rdent_mcp::cli_chart::{PullArgs, RegistryArgs};
+    use k0rdent_mcp::cli_template::load_chart_arg;
+    use k0rdent_test_harness::charts::HeaderBomb;
+
+    use super::*;
+
+    const GIB_AND_A_HALF: u64 = 1536 << 20;
+    /// The most the CLI may print for one of these (`main` prints `Error: {e:#}`).
+    const MAX_ERROR_BYTES: usize = 600;
+    /// Generous for a debug build on a busy machine; the refusal itself takes milliseconds.
+    const PROMPTLY: Duration = Duration::from_secs(10);
+
+    fn registry_args(registry: &Registry, cache: &Path) -> RegistryArgs {
+        RegistryArgs {
+            plain_http: vec![registry.host()],
+            ca_file: None,
+            username: None,
+            password: None,
+            token: None,
+            cache_dir: Some(cache.to_path_buf()),
+        }
+    }
+
+    /// The CLI's stderr for `err`, checked to be short, prompt and to say `expected`.
+    fn assert_refused(what: &str, err: anyhow::Error, started: Instant, expected: &[&str]) {
+        let elapsed = started.elapsed();
+        let printed = format!("Error: {err:#}");
+        assert!(
+            printed.len() <= MAX_ERROR_BYTES,
+            "{what}: the error is {} bytes long: {}…",
+            printed.len(),
+            printed.chars().take(300).collect::<String>()
+        );
+        for e in expected {
+            assert!(printed.contains(e), "{what}: {printed}");
+        }
+        assert!(elapsed < PROMPTLY, "{what}: took {elapsed:?}: {printed}");
+    }
+
+    fn bombs(len: u64) -> [(HeaderBomb, &'static str); 2] {
+        [
+            (
+                HeaderBomb::GnuLongName(len),
+                "a GNU long name header declares",
+            ),
+            (HeaderBomb::PaxPath(len), "a PAX extended header declares"),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_chart_with_a_gigabyte_header_is_refused_by_template_and_chart_pull() {
+        let Some(registry) = Registry::plain() else {
+            return;
+        };
+        for (i, (bomb, says)) in bombs(GIB_AND_A_HALF).into_iter().enumerate() {
+            let tgz = charts::header_bomb_chart("bomb", bomb);
+            assert!(
+                tgz.len() < 11 << 20,
+                "{bomb:?}: the bomb is {} bytes compressed",
+                tgz.len()
+            );
+            let name = format!("bomb{i}");
+            push(
+                &registry,
+                &name,
+                "1.0.0",
+                &tgz,
+                &RegistryAuth::Anonymous,
+                true,
+            )
+            .await;
+            let cache = tempfile::tempdir().unwrap();
+            let args = registry_args(&registry, cache.path());
+            let oci = format!("oci://{}/charts/{name}", registry.host());
+            let expected = [says, "over the limit of"];
+
+            let started = Instant::now();
+            let err = load_chart_arg(&oci, Some("1.0.0"), &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template {bomb:?}"), err, started, &expected);
+
+            let started = Instant::now();
+            let err = k0rdent_mcp::cli_chart::pull(PullArgs {
+                reference: oci.clone(),
+                version: Some("1.0.0".into()),
+                registry: args.clone(),
+            })
+            .await
+            .unwrap_err();
+            assert_refused(&format!("chart pull {bomb:?}"), err, started, &expected);
+            assert!(
+                !cache.path().join("blobs").exists(),
+                "{bomb:?}: the bomb was cached"
+            );
+
+            let file = cache.path().join("bomb-1.0.0.tgz");
+            std::fs::write(&file, &tgz).unwrap();
+            let started = Instant::now();
+            let err = load_chart_arg(file.to_str().unwrap(), None, &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template .tgz {bomb:?}"), err, started, &expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subchart_with_a_huge_header_is_refused_and_named() {
+        let Some(registry) = Registry::plain() else {
+            return;
+        };
+        let len = 512 << 20;
+        for (i, (bomb, says)) in bombs(len).into_iter().enumerate() {
+            let sub = charts::header_bomb_chart("sub", bomb);
+            let parent = charts::tgz(&[
+                (
+                    "app/Chart.yaml",
+                    b"apiVersion: v2\nname: app\nversion: 1.0.0\n",
+                ),
+                (
+                    "app/templates/cm.yaml",
+                    b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+                ),
+                ("app/charts/sub-0.1.0.tgz", &sub),
+            ]);
+            let name = format!("app{i}");
+            push(
+                &registry,
+                &name,
+                "1.0.0",
+                &parent,
+                &RegistryAuth::Anonymous,
+                true,
+            )
+            .await;
+            let cache = tempfile::tempdir().unwrap();
+            let args = registry_args(&registry, cache.path());
+            let expected = [
+                says,
+                "subchart \"app/charts/sub-0.1.0.tgz\"",
+                "over the limit of",
+            ];
+
+            let started = Instant::now();
+            let err = load_chart_arg(
+                &format!("oci://{}/charts/{name}", registry.host()),
+                Some("1.0.0"),
+                &args,
+            )
+            .await
+            .unwrap_err();
+            assert_refused(&format!("template {bomb:?}"), err, started, &expected);
+
+            let file = cache.path().join("app-1.0.0.tgz");
+            std::fs::write(&file, &parent).unwrap();
+            let started = Instant::now();
+            let err = load_chart_arg(file.to_str().unwrap(), None, &args)
+                .await
+                .unwrap_err();
+            assert_refused(&format!("template .tgz {bomb:?}"), err, started, &expected);
+        }
+    }
+
+    #[test]
+    fn a_header_that_only_claims_gigabytes_is_refused_the_same_way() {
+        for kind in [tar::EntryType::GNULongName, tar::EntryType::XHeader] {
+            let mut tar_bytes = charts::tar_header("././@LongLink", kind, GIB_AND_A_HALF);
+            tar_bytes.extend_from_slice(b"aaaa");
+            tar_bytes.resize(4096, 0);
+            let tgz = charts::gzip_pieces(&[charts::Piece::Bytes(tar_bytes)]);
+            let err = Chart::from_archive(&tgz, &ArchiveLimits::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("declares 1610612736 bytes, over the limit of"),
+                "{kind:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_paths_within_the_limit_still_load() {
+        let long = format!("c/templates/{}.yaml", "n".repeat(300));
+        let tgz = charts::tgz(&[
+            ("c/Chart.yaml", b"name: c\nversion: 1.0.0\n"),
+            (&long, b"a: 1\n"),
+        ]);
+        let chart = Chart::from_archive(&tgz, &ArchiveLimits::default()).unwrap();
+        assert!(chart.files.iter().any(|f| f.path == long));
+    }
+
+    #[test]
+    fn a_path_over_the_limit_is_refused_with_a_short_quote() {
+        let long = format!("c/{}", "p".repeat(5000));
+        let tgz = charts::tgz(&[
+            ("c/Chart.yaml", b"name: c\nversion: 1.0.0\n"),
+            (&long, b"x"),
+        ]);
+        let err = Chart::from_archive(&tgz, &ArchiveLimits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("over the limit of 4096 bytes"), "{err}");
+        assert!(err.len() < MAX_ERROR_BYTES, "{err}");
+    }
+}
+
+/// A registry that lies, served from the test (a real registry cannot be made
+/// to): a path as its `Docker-Content-Digest`, a digest the bytes do not
+/// have, bodies that never end.
+mod hostile_registry {
+    use std::time::{Duration, Instant};
+
+    use k0rdent_test_harness::registry::{Answer, HostileServer};
+
+    use super::*;
+
+    const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+    fn manifest_for(layer: &[u8]) -> Vec<u8> {
+        let config = br#"{"name":"x","version":"1.0.0"}"#;
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": charts::HELM_CONFIG_MEDIA_TYPE,
+                "digest": charts::sha256_digest(config),
+                "size": config.len(),
+            },
+            "layers": [{
+                "mediaType": charts::HELM_CHART_MEDIA_TYPE,
+                "digest": charts::sha256_digest(layer),
+                "size": layer.len(),
+            }],
+        }))
+        .unwrap()
+    }
+
+    /// Serves the chart `x` with `digest_header` as the manifest's
+    /// `Docker-Content-Digest`.
+    fn lying_registry(digest_header: String) -> (HostileServer, Vec<u8>) {
+        let chart = charts::simple_chart("x", "1.0.0");
+        let manifest = manifest_for(&chart);
+        let layer = chart.clone();
+        let server = HostileServer::start(move |_, path| {
+            if path.contains("/manifests/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: vec![
+                        ("Content-Type".into(), OCI_MANIFEST.into()),
+                        ("Docker-Content-Digest".into(), digest_header.clone()),
+                    ],
+                    body: manifest.clone(),
+                }
+            } else if path.contains("/blobs/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: layer.clone(),
+                }
+            } else {
+                Answer::Fixed {
+                    status: 404,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                }
+            }
+        });
+        (server, chart)
+    }
+
+    fn source(server: &HostileServer, cache: &std::path::Path) -> ChartSource {
+        let mut options = ChartSourceOptions::new(cache);
+        options.plain_http.push(server.host());
+        ChartSource::new(options, CredentialStore::default())
+    }
+
+    fn chart_ref(server: &HostileServer) -> ChartRef {
+        ChartRef::parse(&format!("oci://{}/charts/x", server.host()), Some("1.0.0")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_digest_header_that_is_a_path_is_refused_before_any_use() {
+        let (server, _) = lying_registry("sha256:../../../../../escaped".into());
+        let sandbox = tempfile::tempdir().unwrap();
+        // Deep enough that `../` from the cache's folders stays inside the sandbox.
+        let cache = sandbox.path().join("a/b/c/cache");
+        let err = source(&server, &cache)
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::InvalidDigest { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("invalid Docker-Content-Digest \"sha256:../../../../../escaped\""),
+            "{err}"
+        );
+        std::fs::create_dir_all(&cache).unwrap();
+        assert_eq!(walk(sandbox.path()), Vec::<std::path::PathBuf>::new());
+    }
+
+    #[tokio::test]
+    async fn a_digest_header_the_bytes_do_not_have_is_refused() {
+        let other = charts::sha256_digest(b"some other manifest");
+        let (server, _) = lying_registry(other.clone());
+        let cache = tempfile::tempdir().unwrap();
+        let err = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::DigestMismatch { .. }), "{err}");
+        assert!(err.to_string().contains(&other), "{err}");
+        assert!(walk(cache.path()).is_empty(), "nothing may be cached");
+
+        // Pinned by digest, bytes that hash otherwise are refused too.
+        let (server, _) = lying_registry(String::new());
+        let pinned =
+            ChartRef::parse(&format!("oci://{}/charts/x@{other}", server.host()), None).unwrap();
+        let err = source(&server, cache.path())
+            .pull(&pinned)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::DigestMismatch { .. }), "{err}");
+
+        // The honest answer works, so the refusals above are about the lies.
+        let chart = charts::simple_chart("x", "1.0.0");
+        let (server, _) = lying_registry(charts::sha256_digest(&manifest_for(&chart)));
+        let pulled = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap();
+        assert_eq!(pulled.bytes, chart);
+    }
+
+    #[tokio::test]
+    async fn endless_bodies_stop_at_their_limit_with_the_url_named() {
+        let chart = charts::simple_chart("x", "1.0.0");
+        let manifest = manifest_for(&chart);
+        let endless_blobs = HostileServer::start(move |_, path| {
+            if path.contains("/manifests/") {
+                Answer::Fixed {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), OCI_MANIFEST.into())],
+                    body: manifest.clone(),
+                }
+            } else {
+                Answer::Endless {
+                    headers: Vec::new(),
+                }
+            }
+        });
+        let endless_everything = HostileServer::start(|_, _| Answer::Endless {
+            headers: Vec::new(),
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let prompt = Duration::from_secs(20);
+
+        let started = Instant::now();
+        let err = source(&endless_everything, cache.path())
+            .pull(&chart_ref(&endless_everything))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::ResponseTooLarge { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("/v2/charts/x/manifests/1.0.0") && text.contains("4194304 bytes"),
+            "{text}"
+        );
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+
+        let started = Instant::now();
+        let err = source(&endless_everything, cache.path())
+            .list_versions(&chart_ref(&endless_everything))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("/v2/charts/x/tags/list") && text.contains("8388608 bytes"),
+            "{text}"
+        );
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+
+        let started = Instant::now();
+        let err = source(&endless_blobs, cache.path())
+            .pull(&chart_ref(&endless_blobs))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OciError::TooLarge { .. }), "{err}");
+        assert!(started.elapsed() < prompt, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_registry_error_body_is_quoted_short() {
+        let server = HostileServer::start(|_, _| Answer::Fixed {
+            status: 500,
+            headers: Vec::new(),
+            body: vec![b'e'; 10 << 20],
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let err = source(&server, cache.path())
+            .pull(&chart_ref(&server))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HTTP 500"), "{err}");
+        assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    }
+}
+
+/// What the cache hands out is checked again when read back.
+#[tokio::test]
+async fn tampered_cache_entries_are_misses_and_fetched_again() {
+    let Some(mut registry) = Registry::plain() else {
+        return;
+    };
+    let tgz_a = charts::simple_chart("alpha", "1.0.0");
+    let tgz_b = charts::simple_chart("beta", "1.0.0");
+    let anonymous = RegistryAuth::Anonymous;
+    let digest_a = push(&registry, "alpha", "1.0.0", &tgz_a, &anonymous, true).await;
+    let digest_b = push(&registry, "beta", "1.0.0", &tgz_b, &anonymous, true).await;
+    let cache = tempfile::tempdir().unwrap();
+    let source = source_for(&registry, cache.path(), CredentialStore::default());
+    let alpha = reference(&registry, "alpha", "1.0.0");
+    source.pull(&alpha).await.unwrap();
+    source
+        .pull(&reference(&registry, "beta", "1.0.0"))
+        .await
+        .unwrap();
+
+    // Point alpha's manifest entry at beta's chart: whatever the layout, the
+    // entry named after alpha's digest now holds beta's.
+    let manifest_file = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:");
+        walk(&cache.path().join("manifests"))
+            .into_iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(hex))
+            .expect("a cached manifest entry")
+    };
+    let (file_a, file_b) = (manifest_file(&digest_a), manifest_file(&digest_b));
+    std::fs::copy(&file_b, &file_a).unwrap();
+    let again = source.pull(&alpha).await.unwrap();
+    assert_eq!(again.bytes, tgz_a, "the cache served another chart's bytes");
+    assert_eq!(again.origin, PullOrigin::Registry);
+
+    // Offline, tag entries that point outside the cache or come from the
+    // future are not served.
+    registry.stop();
+    let tag_file = walk(&cache.path().join("tags"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("alpha"))
+        .expect("alpha's tag entry");
+    for entry in [
+        r#"{"manifest_digest":"sha256:../../../../blobs/x","resolved_at":1}"#.to_string(),
+        format!(r#"{{"manifest_digest":"{digest_a}","resolved_at":99999999999}}"#),
+    ] {
+        std::fs::write(&tag_file, &entry).unwrap();
+        let err = source.pull(&alpha).await.unwrap_err();
+        assert!(
+            matches!(err, OciError::Unreachable { .. }),
+            "{entry}: {err}"
+        );
+        assert!(!tag_file.exists(), "{entry}: the bad entry was kept");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
