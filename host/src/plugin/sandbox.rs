@@ -5,8 +5,10 @@
 //! work, and wasi:random once it builds a `HashMap`. Those are linked here with
 //! nothing behind them: no environment, no arguments, closed stdin, discarded
 //! stdout, a bounded in-memory stderr (to report panics) and a fixed-seed RNG
-//! so renders are reproducible. Everything else a component imports
-//! (filesystem, sockets, clocks, …) is linked as a trap.
+//! (enough for hash tables). Secrets never come from it: a renderer gets
+//! per-render entropy and the time in its input (`k0rdent:chart@0.2`).
+//! Everything else a component imports (filesystem, sockets, clocks, …) is
+//! linked as a trap.
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasData, Linker, ResourceTable, ResourceType};
@@ -19,8 +21,8 @@ use wasmtime_wasi::{Deterministic, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 
 use super::{Limits, PluginError};
 
-/// Seed for the guest's `wasi:random`. Fixed on purpose: rendering must be a
-/// pure function of its inputs.
+/// Seed for the guest's `wasi:random`. Fixed on purpose: a plugin must be a
+/// pure function of its inputs, randomness included (`render-input.entropy`).
 const RANDOM_SEED: [u8; 8] = *b"k0rdent!";
 
 pub struct SandboxState {
