@@ -69,7 +69,11 @@ pub(super) fn read_archive_with_budget(
             limits.compressed_bytes
         )));
     }
-    let mut tar = TarStream::new(flate2::read::GzDecoder::new(tgz), tar_stream_limit(limits));
+    // Helm's Go reader reads every gzip member; so must we, to see the same files.
+    let mut tar = TarStream::new(
+        flate2::read::MultiGzDecoder::new(tgz),
+        tar_stream_limit(limits),
+    );
     let mut files = Vec::new();
     while let Some(entry) = tar.next_entry()? {
         let raw_path = String::from_utf8_lossy(&entry.path).into_owned();

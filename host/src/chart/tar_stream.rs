@@ -146,9 +146,10 @@ impl<R: Read> TarStream<R> {
     /// `size` bytes (its header's claim).
     pub fn read_data(&mut self, size: u64) -> Result<Vec<u8>, String> {
         let mut data = vec![0u8; usize::try_from(size).map_err(|_| "is too large")?];
-        let got = self
-            .read_up_to(&mut data)
-            .map_err(|e| format!("cannot be read: {e}"))?;
+        let got = self.read_up_to(&mut data).map_err(|e| match e {
+            ChartError::Archive(message) => format!("cannot be read: {message}"),
+            other => format!("cannot be read: {other}"),
+        })?;
         self.unread = self.unread.saturating_sub(got as u64);
         if got < data.len() {
             return Err(format!(

@@ -208,34 +208,26 @@ pub fn now() -> u64 {
 mod tests {
     use super::*;
 
-    fn digest(bytes: &[u8]) -> String {
-        sha256_digest(bytes)
-    }
+    type Write = fn(&ChartCache, &str, &[u8]) -> Result<PathBuf, OciError>;
+    type Read = fn(&ChartCache, &str) -> Option<Vec<u8>>;
 
     #[test]
-    fn a_corrupt_blob_reads_as_absent_and_is_removed() {
+    fn tampered_blobs_and_manifests_read_as_absent_and_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChartCache::new(dir.path());
-        let bytes = b"chart bytes";
-        let d = digest(bytes);
-        let path = cache.write_blob(&d, bytes).unwrap();
-        assert_eq!(cache.read_blob(&d).unwrap(), bytes);
-        std::fs::write(&path, b"tampered").unwrap();
-        assert!(cache.read_blob(&d).is_none());
-        assert!(!path.exists());
-    }
-
-    #[test]
-    fn a_tampered_manifest_is_a_miss() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = ChartCache::new(dir.path());
-        let manifest = br#"{"layers":[]}"#;
-        let d = digest(manifest);
-        let path = cache.write_manifest(&d, manifest).unwrap();
-        assert_eq!(cache.read_manifest(&d).unwrap(), manifest);
-        std::fs::write(&path, br#"{"layers":["evil"]}"#).unwrap();
-        assert!(cache.read_manifest(&d).is_none());
-        assert!(!path.exists());
+        let kinds: [(Write, Read); 2] = [
+            (ChartCache::write_blob, ChartCache::read_blob),
+            (ChartCache::write_manifest, ChartCache::read_manifest),
+        ];
+        for (write, read) in kinds {
+            let bytes = br#"{"layers":[]}"#;
+            let d = sha256_digest(bytes);
+            let path = write(&cache, &d, bytes).unwrap();
+            assert_eq!(read(&cache, &d).unwrap(), bytes);
+            std::fs::write(&path, br#"{"layers":["evil"]}"#).unwrap();
+            assert!(read(&cache, &d).is_none());
+            assert!(!path.exists());
+        }
     }
 
     #[test]
@@ -247,7 +239,7 @@ mod tests {
             assert!(cache.write_blob(bad, b"x").is_err(), "{bad}");
             assert!(cache.read_manifest(bad).is_none(), "{bad}");
         }
-        assert!(cache.write_blob(&digest(b"a"), b"b").is_err());
+        assert!(cache.write_blob(&sha256_digest(b"a"), b"b").is_err());
     }
 
     #[test]
