@@ -70,6 +70,56 @@ pub struct HttpArgs {
         default_value_t = 300
     )]
     pub timeout_seconds: u64,
+    /// Browser origins allowed to call /mcp, comma-separated (`http://app.example:8443`, `https://ui.example`,
+    /// a `:*` port for any port). A request with any other `Origin` header gets 403; requests without one
+    /// (non-browser clients) pass. Default: the http and https origins of --http-allowed-hosts. `*` accepts any.
+    #[arg(
+        long = "http-allowed-origins",
+        env = "K0RDENT_MCP_HTTP_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// How long a client may take to send a request's headers, in seconds; slower connections are closed.
+    #[arg(
+        long = "http-header-timeout-seconds",
+        env = "K0RDENT_MCP_HTTP_HEADER_TIMEOUT_SECONDS",
+        value_name = "N",
+        default_value_t = 10
+    )]
+    pub header_timeout_seconds: u64,
+    /// Most connections open at once; more are closed as soon as they arrive.
+    #[arg(
+        long = "http-max-connections",
+        env = "K0RDENT_MCP_HTTP_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 256
+    )]
+    pub max_connections: usize,
+    /// INSECURE: serve DEV_ALLOW_ANY on a non-loopback address. Every client that reaches the port then
+    /// acts with the server's own cluster identity and registry credentials.
+    #[arg(
+        long = "insecure-allow-any-on-network",
+        env = "K0RDENT_MCP_INSECURE_ALLOW_ANY_ON_NETWORK",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub insecure_allow_any_on_network: bool,
+    /// A proxy or service mesh in front of this server terminates TLS, so OIDC_REQUIRED may serve plain
+    /// HTTP on a non-loopback address (bearer tokens cross only the pod's own hop in plaintext).
+    #[arg(
+        long = "tls-terminated-upstream",
+        env = "K0RDENT_MCP_TLS_TERMINATED_UPSTREAM",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub tls_terminated_upstream: bool,
 }
 
 /// `8080` and `:8080` mean 127.0.0.1:8080: listening on every interface has
