@@ -486,6 +486,17 @@ fn render(bin: &Path, home: &Path, extra: &[&str]) -> Result<Vec<Value>, String>
     }
 }
 
+/// helm's error for values the chart must refuse.
+fn render_refused(bin: &Path, home: &Path, extra: &[&str]) -> String {
+    match render(bin, home, extra) {
+        Ok(objects) => panic!(
+            "the chart rendered {extra:?} instead of refusing it: {:?}",
+            ids(&objects)
+        ),
+        Err(stderr) => stderr,
+    }
+}
+
 /// Namespace/name of every ServiceAccount some binding in `objects` grants a role to.
 fn bound_service_accounts(objects: &[Value]) -> BTreeSet<String> {
     objects
@@ -616,17 +627,16 @@ fn dev_mode_needs_the_insecure_value_and_renders_the_lab_only_grant() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let refused = render(&bin, home.path(), &["--set", "auth.mode=DEV_ALLOW_ANY"]).unwrap_err();
+    let refused = render_refused(&bin, home.path(), &["--set", "auth.mode=DEV_ALLOW_ANY"]);
     assert!(
         refused.contains("auth.insecureAllowAnyOnNetwork=true"),
         "{refused}"
     );
-    let refused = render(
+    let refused = render_refused(
         &bin,
         home.path(),
         &["--set", "auth.insecureAllowAnyOnNetwork=true"],
-    )
-    .unwrap_err();
+    );
     assert!(
         refused.contains("only applies to auth.mode=DEV_ALLOW_ANY"),
         "{refused}"
@@ -675,12 +685,12 @@ fn plaintext_oidc_is_refused_unless_tls_is_terminated_upstream() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let refused = render(&bin, home.path(), &["--set", "tls.enabled=false"]).unwrap_err();
+    let refused = render_refused(&bin, home.path(), &["--set", "tls.enabled=false"]);
     assert!(
         refused.contains("plaintext") && refused.contains("tls.terminatedUpstream=true"),
         "{refused}"
     );
-    let refused = render(&bin, home.path(), &["--set", "tls.terminatedUpstream=true"]).unwrap_err();
+    let refused = render_refused(&bin, home.path(), &["--set", "tls.terminatedUpstream=true"]);
     assert!(refused.contains("set only one of them"), "{refused}");
 
     let values = mesh_values().display().to_string();
@@ -704,19 +714,18 @@ fn plaintext_oidc_is_refused_unless_tls_is_terminated_upstream() {
         "K0RDENT_MCP_TLS_CERT=/x",
     ] {
         let set = format!("config.extraEnv.{key}");
-        let refused = render(&bin, home.path(), &["--set", &set]).unwrap_err();
+        let refused = render_refused(&bin, home.path(), &["--set", &set]);
         let name = key.split('=').next().unwrap();
         assert!(
             refused.contains(&format!("config.extraEnv must not set {name}")),
             "{set}: {refused}"
         );
     }
-    let refused = render(
+    let refused = render_refused(
         &bin,
         home.path(),
         &["--set", "serviceAccount.automountToken=true"],
-    )
-    .unwrap_err();
+    );
     assert!(
         refused.contains("serviceAccount.automountToken is gone"),
         "{refused}"
@@ -1032,7 +1041,7 @@ async fn the_image_defaults_refuse_unauthenticated_callers() {
         .try_get_matches_from(&argv)
         .unwrap_or_else(|e| panic!("the image's CMD and ENV do not parse {argv:?}:\n{e}"));
     let args = ServeArgs::from_arg_matches(&matches).unwrap();
-    assert_eq!(args.access.auth_mode, AuthMode::OidcRequired);
+    let mode = args.access.auth_mode;
 
     let server = start_http_server(args, port)
         .await
@@ -1041,9 +1050,10 @@ async fn the_image_defaults_refuse_unauthenticated_callers() {
     server.abort();
     assert_eq!(
         status, "401",
-        "an unauthenticated initialize got {status}: {body}"
+        "the image's defaults ({mode:?}) answered an unauthenticated initialize with {status}: {body}"
     );
     assert!(body.contains("OIDC_REQUIRED"), "{body}");
+    assert_eq!(mode, AuthMode::OidcRequired);
 }
 
 // ---------------------------------------------------------------- on the apiserver
@@ -1657,10 +1667,10 @@ async fn probe_as_the_pod(tokens: &str) {
     };
 
     // No identity of its own: a client without a caller's token cannot even be built.
-    let err = connect(&ClusterSource::Infer, None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let Err(err) = connect(&ClusterSource::Infer, None).await else {
+        panic!("the pod built a client of its own: it holds a credential");
+    };
+    let err = err.to_string();
     assert!(err.contains("token"), "{err}");
 
     let as_caller = Cluster::new(
