@@ -486,14 +486,14 @@ fn render(bin: &Path, home: &Path, extra: &[&str]) -> Result<Vec<Value>, String>
     }
 }
 
-/// helm's error for values the chart must refuse.
-fn render_refused(bin: &Path, home: &Path, extra: &[&str]) -> String {
-    match render(bin, home, extra) {
+/// The chart refuses `--set <set>` with an error that says `expected`.
+fn assert_refused(bin: &Path, home: &Path, set: &str, expected: &str) {
+    match render(bin, home, &["--set", set]) {
         Ok(objects) => panic!(
-            "the chart rendered {extra:?} instead of refusing it: {:?}",
+            "the chart rendered --set {set} instead of refusing it: {:?}",
             ids(&objects)
         ),
-        Err(stderr) => stderr,
+        Err(stderr) => assert!(stderr.contains(expected), "--set {set}: {stderr}"),
     }
 }
 
@@ -627,19 +627,17 @@ fn dev_mode_needs_the_insecure_value_and_renders_the_lab_only_grant() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let refused = render_refused(&bin, home.path(), &["--set", "auth.mode=DEV_ALLOW_ANY"]);
-    assert!(
-        refused.contains("auth.insecureAllowAnyOnNetwork=true"),
-        "{refused}"
-    );
-    let refused = render_refused(
+    assert_refused(
         &bin,
         home.path(),
-        &["--set", "auth.insecureAllowAnyOnNetwork=true"],
+        "auth.mode=DEV_ALLOW_ANY",
+        "set auth.insecureAllowAnyOnNetwork=true to confirm",
     );
-    assert!(
-        refused.contains("only applies to auth.mode=DEV_ALLOW_ANY"),
-        "{refused}"
+    assert_refused(
+        &bin,
+        home.path(),
+        "auth.insecureAllowAnyOnNetwork=true",
+        "only applies to auth.mode=DEV_ALLOW_ANY",
     );
 
     let values = variant_values().display().to_string();
@@ -685,13 +683,19 @@ fn plaintext_oidc_is_refused_unless_tls_is_terminated_upstream() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let refused = render_refused(&bin, home.path(), &["--set", "tls.enabled=false"]);
-    assert!(
-        refused.contains("plaintext") && refused.contains("tls.terminatedUpstream=true"),
-        "{refused}"
-    );
-    let refused = render_refused(&bin, home.path(), &["--set", "tls.terminatedUpstream=true"]);
-    assert!(refused.contains("set only one of them"), "{refused}");
+    for (set, expected) in [
+        (
+            "tls.enabled=false",
+            "bearer tokens in plaintext across the pod network",
+        ),
+        ("tls.terminatedUpstream=true", "set only one of them"),
+        (
+            "serviceAccount.automountToken=true",
+            "serviceAccount.automountToken is gone",
+        ),
+    ] {
+        assert_refused(&bin, home.path(), set, expected);
+    }
 
     let values = mesh_values().display().to_string();
     let objects = render(&bin, home.path(), &["-f", &values]).unwrap();
@@ -713,23 +717,14 @@ fn plaintext_oidc_is_refused_unless_tls_is_terminated_upstream() {
         "K0RDENT_MCP_TLS_TERMINATED_UPSTREAM=true",
         "K0RDENT_MCP_TLS_CERT=/x",
     ] {
-        let set = format!("config.extraEnv.{key}");
-        let refused = render_refused(&bin, home.path(), &["--set", &set]);
         let name = key.split('=').next().unwrap();
-        assert!(
-            refused.contains(&format!("config.extraEnv must not set {name}")),
-            "{set}: {refused}"
+        assert_refused(
+            &bin,
+            home.path(),
+            &format!("config.extraEnv.{key}"),
+            &format!("config.extraEnv must not set {name}"),
         );
     }
-    let refused = render_refused(
-        &bin,
-        home.path(),
-        &["--set", "serviceAccount.automountToken=true"],
-    );
-    assert!(
-        refused.contains("serviceAccount.automountToken is gone"),
-        "{refused}"
-    );
 }
 
 #[test]
