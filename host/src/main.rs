@@ -79,8 +79,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            // Refuse bad HTTP/TLS flags before loading plugins (seconds of work).
-            args.http.check()?;
+            args.check()?;
             let runtime = tokio::runtime::Runtime::new()?;
             let server = K0rdentMcp::new(Context::from_args(&args)?);
             match args.http.listen {

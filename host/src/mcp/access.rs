@@ -18,6 +18,8 @@ use tokio::sync::OnceCell;
 use crate::cluster::{Cluster, DiscoveryCache, connect};
 use crate::ops::{ClusterArgs, EngineArgs};
 
+mod apiserver_authn;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthMode {
@@ -78,12 +80,17 @@ impl NamespaceFilter {
         if pattern.len() > 1024 {
             anyhow::bail!("--namespace-filter is longer than 1024 characters");
         }
-        let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-            anyhow::anyhow!(
-                "--namespace-filter {pattern:?} is not a regular expression: {e}; \
-                 for example `kcm-system|team-.*`"
-            )
-        })?;
+        // Parsed alone first: a pattern that is not a whole regex, like
+        // `x)|(.*`, would close the anchoring group early and match anything.
+        let regex = Regex::new(pattern)
+            .and_then(|_| Regex::new(&format!("^(?:{pattern})$")))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "--namespace-filter {pattern:?} is not a regular expression on its own: {e}; \
+                     fix: give one complete pattern, matched against the whole namespace name, \
+                     for example `kcm-system|team-.*`"
+                )
+            })?;
         Ok(NamespaceFilter {
             pattern: pattern.to_string(),
             regex,
@@ -105,6 +112,8 @@ pub struct Access {
     pub max_parallel: usize,
     /// Token checks before any cluster call (OIDC_REQUIRED with --oidc-issuer).
     pub jwt: Option<super::jwt::JwtCheck>,
+    /// OIDC_REQUIRED without --oidc-issuer: tokens the API server accepted lately.
+    accepted: apiserver_authn::AcceptedTokens,
     cluster_args: ClusterArgs,
     /// Shared by every caller's client: discovery is the same for all.
     discovery: DiscoveryCache,
@@ -124,6 +133,7 @@ impl Access {
         }
         Ok(Access {
             jwt,
+            accepted: apiserver_authn::AcceptedTokens::default(),
             mode: args.auth_mode,
             filter: NamespaceFilter::new(&args.namespace_filter)?,
             max_parallel: usize::from(args.max_parallel_installs),
@@ -150,6 +160,25 @@ impl Access {
                 self.filter.pattern()
             ))
         }
+    }
+
+    /// OIDC_REQUIRED: whether `token` may make a call at all, decided before
+    /// any tool work. With --oidc-issuer the JWT checks decide; without, the
+    /// API server does.
+    pub async fn authenticate(&self, token: &str) -> Result<(), AuthnError> {
+        if let Some(check) = &self.jwt {
+            return check.verify(token).await;
+        }
+        if self.accepted.contains(token) {
+            return Ok(());
+        }
+        let cluster = self
+            .cluster_for(&Caller::Token(token.to_string()))
+            .await
+            .map_err(AuthnError::Unavailable)?;
+        apiserver_authn::review(cluster.client().clone()).await?;
+        self.accepted.insert(token);
+        Ok(())
     }
 
     /// The cluster client this call acts through.
@@ -193,6 +222,18 @@ impl Access {
     }
 }
 
+/// Why a bearer token may not make a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthnError {
+    /// The token is not acceptable: answered with 401.
+    #[error("{0}")]
+    Rejected(String),
+    /// Nobody could say (the API server or the issuer's key set is out of
+    /// reach): answered with 503, and the call is not made.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 /// The caller's identity for Kubernetes requests. The token is never
 /// printed: `Debug` hides it.
 #[derive(Clone)]
@@ -234,6 +275,19 @@ mod tests {
         assert!(!f.allows("my-team-a"));
         let err = NamespaceFilter::new("team-(").unwrap_err().to_string();
         assert!(err.contains("not a regular expression"), "{err}");
+    }
+
+    #[test]
+    fn a_filter_cannot_escape_its_anchors() {
+        let err = NamespaceFilter::new("x)|(.*").unwrap_err().to_string();
+        assert!(
+            err.starts_with("--namespace-filter \"x)|(.*\" is not a regular expression on its own"),
+            "{err}"
+        );
+        assert!(err.contains("kcm-system|team-.*"), "{err}");
+        let anchored = NamespaceFilter::new("^kcm-system$").unwrap();
+        assert!(anchored.allows("kcm-system"));
+        assert!(!anchored.allows("kube-system"));
     }
 
     #[test]

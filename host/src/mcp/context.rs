@@ -60,6 +60,15 @@ pub struct ServeArgs {
     pub access: super::access::AccessArgs,
 }
 
+impl ServeArgs {
+    /// Flag checks that need no plugins or network: run before loading
+    /// plugins (seconds of work), so a refused configuration fails fast.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.http.check()?;
+        self.http.check_exposure(self.access.auth_mode)
+    }
+}
+
 pub struct Context {
     pub plugins: PluginSet,
     pub catalog: CatalogSource,

@@ -20,14 +20,21 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use super::access::{AuthMode, AuthnError};
 use super::metrics::CONTENT_TYPE;
 use super::server::K0rdentMcp;
+
+mod conn_limit;
+pub mod exposure;
+mod readiness;
+
+use conn_limit::ConnectionLimit;
+use exposure::Origins;
+use readiness::{CatalogState, Readiness};
 
 /// Largest request body. Tool arguments are small; this only stops a client
 /// from making the server buffer arbitrary amounts of memory.
 pub const MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// How long `/readyz` waits for the catalog index before calling it unready.
-const READY_CATALOG_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -156,7 +163,31 @@ impl HttpArgs {
                 "--http-timeout-seconds 0 would fail every request; give a number of seconds, e.g. 300"
             );
         }
+        if self.header_timeout_seconds == 0 {
+            bail!(
+                "--http-header-timeout-seconds 0 would close every connection; give a number of seconds, e.g. 10"
+            );
+        }
+        if self.max_connections == 0 {
+            bail!(
+                "--http-max-connections 0 would refuse every connection; give a number, e.g. 256"
+            );
+        }
+        exposure::origins(&self.allowed_hosts, &self.allowed_origins)?;
         Ok(())
+    }
+
+    /// With --http: the listen address, refused when `mode` must not be
+    /// served there (see [`exposure::check`]).
+    pub fn check_exposure(&self, mode: AuthMode) -> anyhow::Result<()> {
+        if let Some(listen) = self.listen.as_deref() {
+            exposure::check(self, listen, parse_listen(listen)?, mode)?;
+        }
+        Ok(())
+    }
+
+    fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_seconds)
     }
 }
 
@@ -167,8 +198,12 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
         bail!("serving over HTTP needs --http ADDR");
     };
     let addr = parse_listen(listen)?;
+    exposure::check(args, listen, addr, server.context().access.mode)?;
     let cancel = CancellationToken::new();
-    let app = router(server, args, cancel.clone());
+    let readiness = Readiness::new();
+    // Read the catalog now, so the first probe has an answer.
+    readiness.refresh(server.context().clone());
+    let app = router(server.clone(), readiness, args, cancel.clone())?;
 
     // Bind here rather than inside axum-server so a busy port is reported
     // with the address and before "listening" is logged.
@@ -177,7 +212,7 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
     })?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
-    warn_if_hosts_unreachable(bound, args);
+    note_host_allowlist(bound, args);
 
     let handle = axum_server::Handle::new();
     tokio::spawn({
@@ -192,6 +227,8 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
         }
     });
 
+    let limit = ConnectionLimit::new(args.max_connections);
+    let metrics = server.metrics().clone();
     let service = app.into_make_service();
     match args.tls() {
         Some((cert, key)) => {
@@ -208,15 +245,21 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
+            // The limit first: a connection stuck in its handshake holds a slot too.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .handshake_timeout(args.header_timeout())
+                .acceptor(limit);
             tracing::info!("serving MCP at https://{bound}/mcp");
-            axum_server::from_tcp_rustls(listener, tls)?
+            http_server(listener, args, metrics)?
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(service)
                 .await?;
         }
         None => {
             tracing::info!("serving MCP at http://{bound}/mcp");
-            axum_server::from_tcp(listener)?
+            http_server(listener, args, metrics)?
+                .acceptor(limit)
                 .handle(handle)
                 .serve(service)
                 .await?;
@@ -225,7 +268,36 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Router {
+/// A listener's server with the slow-client bounds: a client gets
+/// --http-header-timeout-seconds to send each request's headers, and for the
+/// first request that clock also covers protocol detection, which hyper's own
+/// header timeout does not. Connections over the limit are counted.
+fn http_server(
+    listener: std::net::TcpListener,
+    args: &HttpArgs,
+    metrics: Arc<super::metrics::Metrics>,
+) -> std::io::Result<axum_server::Server<SocketAddr>> {
+    let mut server = axum_server::from_tcp(listener)?
+        .first_request_timeout(args.header_timeout())
+        .accept_error_handler(move |peer, error| {
+            if conn_limit::is_refusal(error) {
+                metrics.connection_refused();
+            }
+            tracing::debug!(?peer, %error, "connection not served");
+        });
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(args.header_timeout());
+    Ok(server)
+}
+
+fn router(
+    server: K0rdentMcp,
+    readiness: Arc<Readiness>,
+    args: &HttpArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<Router> {
     let mut config = StreamableHttpServerConfig::default()
         // Stateless: any replica can answer any request, and a request's
         // tool call finishes inside its own HTTP response, so the request
@@ -239,6 +311,14 @@ fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Rou
     } else if !args.allowed_hosts.is_empty() {
         config = config.with_allowed_hosts(args.allowed_hosts.clone());
     }
+    // The MCP transport spec: a present, unexpected Origin gets 403, so a
+    // web page cannot drive a server on the user's machine or network.
+    config = match exposure::origins(&args.allowed_hosts, &args.allowed_origins)? {
+        Origins::Any => config.disable_allowed_origins(),
+        Origins::Only(origins) => config
+            .with_allowed_origins(origins)
+            .enforce_origin_validation(),
+    };
     let mcp = StreamableHttpService::new(
         {
             let server = server.clone();
@@ -247,7 +327,7 @@ fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Rou
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    let oidc_required = server.context().access.mode == super::access::AuthMode::OidcRequired;
+    let oidc_required = server.context().access.mode == AuthMode::OidcRequired;
     let mcp_routes = Router::new().route_service("/mcp", mcp);
     let mcp_routes = if oidc_required {
         mcp_routes.layer(axum::middleware::from_fn_with_state(
@@ -257,96 +337,113 @@ fn router(server: K0rdentMcp, args: &HttpArgs, cancel: CancellationToken) -> Rou
     } else {
         mcp_routes
     };
-    Router::new()
+    Ok(Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .with_state(AppState { server, readiness })
         .merge(mcp_routes)
-        .with_state(server)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
         // 503 rather than 408: the server, not the client, was too slow.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(args.timeout_seconds),
-        ))
+        )))
 }
 
-/// Bound to a non-loopback address but still accepting only loopback Host
-/// headers: every remote /mcp request would get 403, so say why up front.
-fn warn_if_hosts_unreachable(bound: SocketAddr, args: &HttpArgs) {
+#[derive(Clone)]
+struct AppState {
+    server: K0rdentMcp,
+    readiness: Arc<Readiness>,
+}
+
+/// The Host allowlist stops DNS rebinding in browsers; it is no access
+/// control (any client can send `Host: localhost`), so do not call it one.
+fn note_host_allowlist(bound: SocketAddr, args: &HttpArgs) {
     if !bound.ip().is_loopback() && args.allowed_hosts.is_empty() {
         tracing::warn!(
-            "listening on {bound}, but /mcp accepts only the Host names localhost, 127.0.0.1 and ::1; \
-             set --http-allowed-hosts to the names clients use (or `*`)"
+            "listening on {bound} with the default Host allowlist (localhost, 127.0.0.1, ::1): clients that \
+             reach this address by another name get 403; set --http-allowed-hosts to the names clients use. \
+             The allowlist guards browsers against DNS rebinding and does not restrict who can call"
         );
     }
 }
 
-/// The process is up and serving HTTP.
-/// OIDC_REQUIRED: no bearer token, no MCP. Answered before any tool runs,
-/// with the challenge clients expect.
+/// OIDC_REQUIRED: no authenticated bearer token, no MCP. Answered before
+/// any tool runs, with the challenge clients expect.
 async fn require_bearer(
     State(server): State<K0rdentMcp>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let unauthorized = |error: String| {
+    let refuse = |status: StatusCode, error: String| {
         (
-            StatusCode::UNAUTHORIZED,
+            status,
             [(header::WWW_AUTHENTICATE, "Bearer")],
             axum::Json(json!({ "error": error })),
         )
             .into_response()
     };
     let Some(token) = super::access::bearer_token(request.headers()) else {
-        return unauthorized(
+        return refuse(
+            StatusCode::UNAUTHORIZED,
             "this server runs in OIDC_REQUIRED mode: send `Authorization: Bearer <token>` \
              with a token the Kubernetes API server accepts"
                 .to_string(),
         );
     };
-    if let Some(check) = &server.context().access.jwt
-        && let Err(reason) = check.verify(&token).await
-    {
-        tracing::info!(%reason, "refused a bearer token");
-        return unauthorized(reason);
+    match server.context().access.authenticate(&token).await {
+        Ok(()) => next.run(request).await,
+        Err(AuthnError::Rejected(reason)) => {
+            tracing::info!(%reason, "refused a bearer token");
+            refuse(StatusCode::UNAUTHORIZED, reason)
+        }
+        // Fail closed, but not with 401: the token may well be good.
+        Err(AuthnError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "cannot authenticate a bearer token");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, reason)
+        }
     }
-    next.run(request).await
 }
 
+/// The process is up and serving HTTP.
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Ready when the plugins are loaded and the catalog index can be served
-/// (from memory, the disk cache or a fetch).
-async fn readyz(State(server): State<K0rdentMcp>) -> Response {
-    let context = server.context();
+/// (from memory, the disk cache or a fetch); answers from the last catalog
+/// read rather than waiting on a slow one.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let context = state.server.context();
     let plugins = context.plugins.iter().count();
     if plugins == 0 {
         return not_ready(
             "no plugins are loaded; check --plugin-dir and the server log".to_string(),
         );
     }
-    match tokio::time::timeout(READY_CATALOG_TIMEOUT, context.catalog.get(false)).await {
-        Ok(Ok(snapshot)) => (
+    match state.readiness.current(context.clone()).await {
+        CatalogState::Ready {
+            location,
+            fetched_at,
+            warning,
+        } => (
             StatusCode::OK,
             axum::Json(json!({
                 "status": "ready",
                 "plugins": plugins,
                 "catalog": {
-                    "location": snapshot.location,
-                    "age_seconds": snapshot.age_seconds,
-                    "warning": snapshot.warning,
+                    "location": location,
+                    "age_seconds": crate::oci::cache::now().saturating_sub(fetched_at),
+                    "warning": warning,
                 },
             })),
         )
             .into_response(),
-        Ok(Err(e)) => not_ready(e.to_string()),
-        Err(_) => not_ready(format!(
-            "catalog index {} did not answer within {}s",
-            context.catalog.location(),
-            READY_CATALOG_TIMEOUT.as_secs()
+        CatalogState::Failed(reason) => not_ready(reason),
+        CatalogState::Unknown => not_ready(format!(
+            "catalog index {} is still being read",
+            context.catalog.location()
         )),
     }
 }
@@ -359,10 +456,10 @@ fn not_ready(reason: String) -> Response {
         .into_response()
 }
 
-async fn metrics(State(server): State<K0rdentMcp>) -> Response {
+async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        server.metrics().encode(),
+        state.server.metrics().encode(),
     )
         .into_response()
 }

@@ -1,15 +1,21 @@
 //! Optional token checks in OIDC_REQUIRED mode: before any cluster call, a
 //! bearer token must be a JWT signed by a key of the issuer's JWKS, with the
-//! configured issuer and audience, and not expired. The API server still
-//! authenticates the token itself; this stops bad tokens at the door and
-//! gives the caller a precise reason.
+//! configured issuer and audience, inside its validity window. The API
+//! server still authenticates the token itself; this stops bad tokens at the
+//! door and gives the caller a precise reason.
+//!
+//! The key set is fetched by one request at a time (concurrent tokens with
+//! an unknown key id cause one fetch, not one each), and the last good set
+//! stays in use while the issuer cannot be reached.
 
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
+
+use super::access::AuthnError;
 
 /// How long a fetched key set is used before it is fetched again; an
 /// unknown key id triggers an earlier refetch, at most this often.
@@ -26,7 +32,8 @@ pub struct OidcArgs {
         value_name = "URL"
     )]
     pub issuer: Option<String>,
-    /// With --oidc-issuer: the audience (`aud`) tokens must carry.
+    /// With --oidc-issuer: the audience (`aud`) tokens must carry. Without it, tokens that carry any
+    /// audience are refused (they were issued for some other service).
     #[arg(
         long = "oidc-audience",
         env = "K0RDENT_MCP_OIDC_AUDIENCE",
@@ -48,7 +55,49 @@ pub struct JwtCheck {
     audience: Option<String>,
     jwks_url: Option<String>,
     http: reqwest::Client,
-    keys: RwLock<Option<(Instant, JwkSet)>>,
+    keys: RwLock<KeyCache>,
+    /// Held while fetching: the single flight.
+    fetching: Mutex<()>,
+}
+
+/// The last good key set and the last fetch attempt.
+#[derive(Default)]
+struct KeyCache {
+    set: Option<(Instant, JwkSet)>,
+    attempt: Option<(Instant, Option<String>)>,
+}
+
+/// What to do for a token whose key id is `kid`.
+#[derive(Debug)]
+enum Lookup {
+    Use(JwkSet),
+    Fail(String),
+    Fetch,
+}
+
+impl KeyCache {
+    /// Fetch when the set is stale or lacks `kid`, but not again within
+    /// JWKS_MIN_REFETCH of the last attempt, failed or not: an issuer that is
+    /// down, or a token with a made-up key id, must not cause a fetch per call.
+    fn lookup(&self, kid: Option<&str>, now: Instant) -> Lookup {
+        let recent_attempt = self
+            .attempt
+            .as_ref()
+            .filter(|(at, _)| now.duration_since(*at) < JWKS_MIN_REFETCH);
+        match (&self.set, recent_attempt) {
+            (Some((fetched, set)), recent) => {
+                let fresh = now.duration_since(*fetched) < JWKS_TTL;
+                let knows = kid.is_none_or(|k| set.find(k).is_some());
+                if (fresh && knows) || recent.is_some() {
+                    Lookup::Use(set.clone())
+                } else {
+                    Lookup::Fetch
+                }
+            }
+            (None, Some((_, Some(error)))) => Lookup::Fail(error.clone()),
+            (None, _) => Lookup::Fetch,
+        }
+    }
 }
 
 fn check_url(what: &str, url: &str) -> anyhow::Result<reqwest::Url> {
@@ -73,6 +122,12 @@ impl JwtCheck {
             }
             return Ok(None);
         };
+        if args.audience.is_none() {
+            tracing::warn!(
+                "--oidc-issuer without --oidc-audience: tokens that carry an audience (aud) are refused; \
+                 set --oidc-audience to the audience your identity provider issues for k0rdent-mcp"
+            );
+        }
         if let Some(url) = &args.jwks_url {
             check_url("--oidc-jwks-url", url)?;
         } else {
@@ -87,7 +142,8 @@ impl JwtCheck {
             audience: args.audience.clone(),
             jwks_url: args.jwks_url.clone(),
             http,
-            keys: RwLock::new(None),
+            keys: RwLock::new(KeyCache::default()),
+            fetching: Mutex::new(()),
         }))
     }
 
@@ -132,25 +188,45 @@ impl JwtCheck {
 
     /// The key set, refetched when stale or when `kid` is unknown.
     async fn keys_for(&self, kid: Option<&str>) -> Result<JwkSet, String> {
-        {
-            let cached = self.keys.read().await;
-            if let Some((at, set)) = cached.as_ref() {
-                let knows = kid.is_none_or(|k| set.find(k).is_some());
-                let fresh = at.elapsed() < JWKS_TTL;
-                if fresh && (knows || at.elapsed() < JWKS_MIN_REFETCH) {
-                    return Ok(set.clone());
+        match self.keys.read().await.lookup(kid, Instant::now()) {
+            Lookup::Use(set) => return Ok(set),
+            Lookup::Fail(error) => return Err(error),
+            Lookup::Fetch => {}
+        }
+        let _single_flight = self.fetching.lock().await;
+        // Whoever held the lock may have just fetched what this call needs.
+        match self.keys.read().await.lookup(kid, Instant::now()) {
+            Lookup::Use(set) => return Ok(set),
+            Lookup::Fail(error) => return Err(error),
+            Lookup::Fetch => {}
+        }
+        let fetched = self.fetch_keys().await;
+        let mut cache = self.keys.write().await;
+        let now = Instant::now();
+        match fetched {
+            Ok(set) => {
+                cache.set = Some((now, set.clone()));
+                cache.attempt = Some((now, None));
+                Ok(set)
+            }
+            Err(error) => {
+                cache.attempt = Some((now, Some(error.clone())));
+                match &cache.set {
+                    Some((_, last_good)) => {
+                        tracing::warn!(%error, "cannot refresh the issuer's key set; using the last good one");
+                        Ok(last_good.clone())
+                    }
+                    None => Err(error),
                 }
             }
         }
-        let set = self.fetch_keys().await?;
-        *self.keys.write().await = Some((Instant::now(), set.clone()));
-        Ok(set)
     }
 
     /// Ok when the token passes every check; else why not.
-    pub async fn verify(&self, token: &str) -> Result<(), String> {
-        let header =
-            decode_header(token).map_err(|e| format!("the bearer token is not a JWT ({e})"))?;
+    pub async fn verify(&self, token: &str) -> Result<(), AuthnError> {
+        let rejected = AuthnError::Rejected;
+        let header = decode_header(token)
+            .map_err(|e| rejected(format!("the bearer token is not a JWT ({e})")))?;
         if !matches!(
             header.alg,
             Algorithm::RS256
@@ -163,31 +239,109 @@ impl JwtCheck {
                 | Algorithm::ES384
                 | Algorithm::EdDSA
         ) {
-            return Err(format!(
+            return Err(rejected(format!(
                 "the token is signed with {:?}; only asymmetric algorithms are accepted",
                 header.alg
-            ));
+            )));
         }
         let keys = self
             .keys_for(header.kid.as_deref())
             .await
-            .map_err(|e| format!("cannot check the token: {e}"))?;
+            .map_err(|e| AuthnError::Unavailable(format!("cannot check the token: {e}")))?;
         let jwk = match header.kid.as_deref() {
             Some(kid) => keys.find(kid),
             None => keys.keys.first(),
         }
-        .ok_or("the token's signing key (kid) is not in the issuer's key set")?;
-        let key =
-            DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key in the JWKS: {e}"))?;
+        .ok_or_else(|| {
+            rejected("the token's signing key (kid) is not in the issuer's key set".to_string())
+        })?;
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|e| rejected(format!("unusable key in the JWKS: {e}")))?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
+        validation.validate_nbf = true;
         match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
         validation.leeway = 30;
-        decode::<serde_json::Value>(token, &key, &validation)
-            .map(|_| ())
-            .map_err(|e| format!("the token was rejected: {e}"))
+        let claims = decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|e| rejected(format!("the token was rejected: {e}")))?
+            .claims;
+        if self.audience.is_none() && has_audience(&claims["aud"]) {
+            return Err(rejected(
+                "the token names an audience (aud), but this server has no --oidc-audience, so it \
+                 cannot tell a token meant for it from one meant for another service; fix: the \
+                 operator sets --oidc-audience to the audience issued for k0rdent-mcp"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn has_audience(aud: &serde_json::Value) -> bool {
+    match aud {
+        serde_json::Value::Null => false,
+        serde_json::Value::Array(list) => !list.is_empty(),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(kid: &str) -> JwkSet {
+        serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256",
+             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+             "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+        ]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn unknown_key_ids_refetch_at_most_every_few_seconds() {
+        let start = Instant::now();
+        let mut cache = KeyCache::default();
+        assert!(matches!(cache.lookup(Some("a"), start), Lookup::Fetch));
+        cache.set = Some((start, set("a")));
+        cache.attempt = Some((start, None));
+        assert!(matches!(cache.lookup(Some("a"), start), Lookup::Use(_)));
+        // An unknown kid right after a fetch: no second fetch.
+        assert!(matches!(cache.lookup(Some("b"), start), Lookup::Use(_)));
+        let later = start + JWKS_MIN_REFETCH;
+        assert!(matches!(cache.lookup(Some("b"), later), Lookup::Fetch));
+        assert!(matches!(cache.lookup(Some("a"), later), Lookup::Use(_)));
+        assert!(matches!(
+            cache.lookup(Some("a"), start + JWKS_TTL),
+            Lookup::Fetch
+        ));
+    }
+
+    #[test]
+    fn the_last_good_set_outlives_an_issuer_outage() {
+        let start = Instant::now();
+        let stale = start + JWKS_TTL + JWKS_MIN_REFETCH;
+        let mut cache = KeyCache {
+            set: Some((start, set("a"))),
+            attempt: Some((stale, Some("connection refused".into()))),
+        };
+        // Stale, but the fetch just failed: keep using the last good set.
+        assert!(matches!(cache.lookup(Some("a"), stale), Lookup::Use(_)));
+        assert!(matches!(
+            cache.lookup(Some("a"), stale + JWKS_MIN_REFETCH),
+            Lookup::Fetch
+        ));
+        // Never fetched successfully: the failure is the answer until the next attempt.
+        cache.set = None;
+        assert!(
+            matches!(cache.lookup(Some("a"), stale), Lookup::Fail(e) if e == "connection refused")
+        );
+        assert!(has_audience(&serde_json::json!("x")));
+        assert!(has_audience(&serde_json::json!(["x"])));
+        assert!(!has_audience(&serde_json::json!([])));
+        assert!(!has_audience(&serde_json::Value::Null));
     }
 }

@@ -53,6 +53,7 @@ pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     durations: Family<ToolLabel, Histogram>,
+    connections_refused: Counter,
 }
 
 impl Metrics {
@@ -72,6 +73,12 @@ impl Metrics {
             "Wall time of MCP tool calls",
             durations.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "k0rdent_mcp_http_connections_refused",
+            "HTTP connections closed on arrival because --http-max-connections were open",
+            connections_refused.clone(),
+        );
         // `process_start_time_seconds`, the name every Prometheus client
         // library uses, so uptime dashboards work unchanged.
         let started = Gauge::<i64>::default();
@@ -90,6 +97,7 @@ impl Metrics {
             registry,
             calls,
             durations,
+            connections_refused,
         })
     }
 
@@ -105,6 +113,10 @@ impl Metrics {
                 tool: tool.to_string(),
             })
             .observe(took.as_secs_f64());
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// The text exposition (OpenMetrics 1.0, which Prometheus scrapes natively).

@@ -178,12 +178,17 @@ pub struct Server {
 impl Server {
     /// `work` holds the caches and the log; `env` is the rest of the configuration.
     pub fn start(work: &Path, extra_args: &[&str], env: &[(&str, String)]) -> Self {
+        Self::start_on(work, "127.0.0.1", extra_args, env)
+    }
+
+    /// As [`Server::start`], listening on `host` (e.g. `0.0.0.0`) at a free port.
+    pub fn start_on(work: &Path, host: &str, extra_args: &[&str], env: &[(&str, String)]) -> Self {
         let port = free_port();
         let log = work.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(BIN);
         command
-            .args(["serve", "--http", &port.to_string()])
+            .args(["serve", "--http", &format!("{host}:{port}")])
             .args(extra_args)
             .env("K0RDENT_MCP_CHART_CACHE_DIR", work.join("charts"))
             .env("K0RDENT_MCP_CATALOG_CACHE_DIR", work.join("catalog"))
