@@ -18,7 +18,7 @@ use clap::{Args, FromArgMatches, Parser};
 use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, ObjectKey, connect};
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
-use k0rdent_mcp::mcp::access::AuthMode;
+use k0rdent_mcp::mcp::access::{Access, AuthMode, AuthnError, Caller};
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
 use k0rdent_mcp::release::engine::{
     Control, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseEngine,
@@ -948,7 +948,7 @@ async fn start_http_server(
     args: ServeArgs,
     port: u16,
 ) -> Result<tokio::task::JoinHandle<anyhow::Result<()>>, String> {
-    args.http.check().map_err(|e| format!("{e:#}"))?;
+    args.check().map_err(|e| format!("{e:#}"))?;
     let context = Context::from_args(&args).map_err(|e| format!("{e:#}"))?;
     let server = K0rdentMcp::new(context);
     let task = tokio::spawn(async move { k0rdent_mcp::mcp::http::serve(server, &args.http).await });
@@ -1000,23 +1000,20 @@ async fn unauthenticated_initialize(port: u16) -> (String, String) {
     (status.to_string(), body.to_string())
 }
 
-/// Item 1, image side: started with nothing but the image's own CMD and ENV (`docker run -p
-/// 8080:8080 <image>`), the server gives a caller without credentials nothing. Before, those
-/// defaults served DEV_ALLOW_ANY on 0.0.0.0, and the same request opened an MCP session acting as
-/// the pod's identity (install and uninstall for anyone who reached the port).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_image_defaults_refuse_unauthenticated_callers() {
-    assert!(
-        std::env::var_os("K0RDENT_MCP_AUTH_MODE").is_none(),
-        "unset K0RDENT_MCP_AUTH_MODE: this test starts the server with the image's defaults only"
-    );
+/// `k0rdent-mcp serve` as the image starts it (its CMD and final-stage ENV, `docker run -p
+/// 8080:8080 <image>`), plus `extra_env` as `docker run -e` would add, listening on `port` instead
+/// of the container's 8080 (the address stays the image's).
+fn image_serve_args(extra_env: &[(&str, &str)], port: u16, cache: &Path) -> ServeArgs {
     let dockerfile = std::fs::read_to_string(repo_root().join("deploy/Dockerfile")).unwrap();
-    let (env, cmd) = image_defaults(&dockerfile);
+    let (mut env, cmd) = image_defaults(&dockerfile);
     assert_eq!(cmd.first().map(String::as_str), Some("serve"), "{cmd:?}");
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     let flags = server_flags();
-    let port = free_port();
     let mut argv = vec!["serve".to_string()];
-    // The container's port 8080 is a free port here; the address stays the image's (0.0.0.0).
     argv.extend(
         cmd[1..]
             .iter()
@@ -1029,18 +1026,61 @@ async fn the_image_defaults_refuse_unauthenticated_callers() {
         argv.push(format!("--{long}={value}"));
     }
     // Test-only: caches in a temporary folder instead of the user's.
-    let cache = tempfile::tempdir().unwrap();
     argv.push("--plugin-cache-dir=none".to_string());
-    argv.push(format!("--catalog-cache-dir={}", cache.path().display()));
+    argv.push(format!("--catalog-cache-dir={}", cache.display()));
     let matches = serve_command()
         .try_get_matches_from(&argv)
         .unwrap_or_else(|e| panic!("the image's CMD and ENV do not parse {argv:?}:\n{e}"));
-    let args = ServeArgs::from_arg_matches(&matches).unwrap();
-    let mode = args.access.auth_mode;
+    ServeArgs::from_arg_matches(&matches).unwrap()
+}
 
-    let server = start_http_server(args, port)
+/// Item 1, image side: the image's own defaults give a caller without credentials nothing. Bare
+/// (`docker run -p 8080:8080 <image>`), the server refuses to start: OIDC_REQUIRED over plain HTTP
+/// on 0.0.0.0 would take bearer tokens in plaintext. Behind a TLS-terminating proxy
+/// (`-e K0RDENT_MCP_TLS_TERMINATED_UPSTREAM=true`) it starts and answers an unauthenticated MCP
+/// `initialize` with 401. Before, the image's defaults were DEV_ALLOW_ANY on 0.0.0.0, and the same
+/// request opened an MCP session acting as the pod's identity (install and uninstall for anyone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_image_defaults_refuse_unauthenticated_callers() {
+    for var in [
+        "K0RDENT_MCP_AUTH_MODE",
+        "K0RDENT_MCP_INSECURE_ALLOW_ANY_ON_NETWORK",
+        "K0RDENT_MCP_TLS_TERMINATED_UPSTREAM",
+    ] {
+        assert!(
+            std::env::var_os(var).is_none(),
+            "unset {var}: this test starts the server with the image's defaults only"
+        );
+    }
+    let cache = tempfile::tempdir().unwrap();
+
+    let port = free_port();
+    let bare = image_serve_args(&[], port, cache.path());
+    assert_eq!(bare.access.auth_mode, AuthMode::OidcRequired);
+    match start_http_server(bare, port).await {
+        Ok(server) => {
+            let (status, body) = unauthenticated_initialize(port).await;
+            server.abort();
+            panic!(
+                "the bare image serves plain HTTP on the network; unauthenticated: {status} {body}"
+            );
+        }
+        Err(refusal) => assert!(
+            refusal.contains("OIDC_REQUIRED") && refusal.contains("--tls-terminated-upstream"),
+            "the bare image refused to start for another reason: {refusal}"
+        ),
+    }
+
+    let port = free_port();
+    let proxied = image_serve_args(
+        &[("K0RDENT_MCP_TLS_TERMINATED_UPSTREAM", "true")],
+        port,
+        cache.path(),
+    );
+    let mode = proxied.access.auth_mode;
+    let server = start_http_server(proxied, port)
         .await
-        .unwrap_or_else(|e| panic!("the image's defaults do not start: {e}"));
+        .unwrap_or_else(|e| panic!("the image behind a TLS proxy does not start: {e}"));
     let (status, body) = unauthenticated_initialize(port).await;
     server.abort();
     assert_eq!(
@@ -1048,7 +1088,6 @@ async fn the_image_defaults_refuse_unauthenticated_callers() {
         "the image's defaults ({mode:?}) answered an unauthenticated initialize with {status}: {body}"
     );
     assert!(body.contains("OIDC_REQUIRED"), "{body}");
-    assert_eq!(mode, AuthMode::OidcRequired);
 }
 
 // ---------------------------------------------------------------- on the apiserver
@@ -1525,8 +1564,9 @@ fn effective_uid() -> Option<u32> {
 /// token. This test plays the kubelet: it materialises exactly what the committed Deployment
 /// projects there (the kube-root-ca.crt ConfigMap, published here as kube-controller-manager would,
 /// and the namespace), mounts it at that path in a private mount namespace, and runs itself as the
-/// pod: a caller's token works over TLS verified with the projected CA, the caller's RBAC decides,
-/// and the pod has no identity of its own to fall back on.
+/// pod with the ConfigMap as its environment: the server's `Access` authenticates a caller's token
+/// with the API server over TLS verified with the projected CA and refuses a bad one, the caller's
+/// RBAC decides, and the pod has no identity of its own to fall back on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oidc_pod_reaches_the_api_server_with_callers_tokens_and_holds_none() {
     if let Ok(tokens) = std::env::var(POD_PROBE) {
@@ -1606,6 +1646,13 @@ async fn an_oidc_pod_reaches_the_api_server_with_callers_tokens_and_holds_none()
         }
     }
     assert!(!projected.join("token").exists());
+    // envFrom: the ConfigMap.
+    let pod_env: BTreeMap<String, String> = find(&objects, "ConfigMap", "k0rdent-mcp")["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
 
     // Run as the pod: /run (where /var/run points) replaced in a private mount namespace, the
     // projected files bound at the service-account path, the Service variables the kubelet always
@@ -1639,6 +1686,7 @@ exec "$@""#;
         .env("HOME", home.path())
         .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         .env("KUBERNETES_SERVICE_PORT", plane.port.to_string())
+        .envs(pod_env)
         .env(POD_PROBE, format!("{alice_token},{stranger_token}"))
         .output()
         .expect("running unshare");
@@ -1651,9 +1699,16 @@ exec "$@""#;
     );
 }
 
-/// Inside the simulated pod: what `Access::cluster_for` does for each caller, without a kubeconfig.
+/// Inside the simulated pod, with the ConfigMap as its environment: the server's own `Access`
+/// (what every MCP request goes through) authenticates callers and acts as them.
 async fn probe_as_the_pod(tokens: &str) {
     let (caller, stranger) = tokens.split_once(',').expect("two tokens");
+    let matches = serve_command()
+        .try_get_matches_from(["serve"])
+        .expect("the pod's environment parses as `k0rdent-mcp serve` flags");
+    let args = ServeArgs::from_arg_matches(&matches).unwrap();
+    assert_eq!(args.access.auth_mode, AuthMode::OidcRequired);
+    let access = Access::from_args(&args.access).expect("the server's access settings");
     let secret = |namespace: &str| ObjectKey {
         api_version: "v1".into(),
         kind: "Secret".into(),
@@ -1661,22 +1716,30 @@ async fn probe_as_the_pod(tokens: &str) {
         name: "k0rdent-mcp-probe".into(),
     };
 
+    // No issuer: the API server authenticates each token, reached over TLS verified with the
+    // projected CA.
+    access
+        .authenticate(caller)
+        .await
+        .expect("the API server accepts the caller's token");
+    let refused = access.authenticate("not-a-token").await.unwrap_err();
+    assert!(matches!(refused, AuthnError::Rejected(_)), "{refused}");
+
     // No identity of its own: a client without a caller's token cannot even be built.
-    let Err(err) = connect(&ClusterSource::Infer, None).await else {
+    let Err(err) = access.cluster_for(&Caller::Server).await else {
         panic!("the pod built a client of its own: it holds a credential");
     };
-    let err = err.to_string();
     assert!(err.contains("token"), "{err}");
 
-    let as_caller = Cluster::new(
-        connect(&ClusterSource::Infer, Some(caller))
-            .await
-            .expect("an in-cluster client from the projected CA and namespace"),
-    );
+    // The caller's RBAC decides.
+    let as_caller = access
+        .cluster_for(&Caller::Token(caller.to_string()))
+        .await
+        .expect("an in-cluster client from the projected CA and namespace");
     let found = as_caller
         .get(&secret(MANAGED_NS))
         .await
-        .expect("the caller, bound in kcm-system, reads there over verified TLS");
+        .expect("the caller, bound in kcm-system, reads there");
     assert!(found.is_none());
     let err = as_caller
         .get(&secret(UNMANAGED_NS))
@@ -1687,11 +1750,10 @@ async fn probe_as_the_pod(tokens: &str) {
         err.contains("forbidden") && err.contains(UNMANAGED_NS),
         "{err}"
     );
-    let as_stranger = Cluster::new(
-        connect(&ClusterSource::Infer, Some(stranger))
-            .await
-            .unwrap(),
-    );
+    let as_stranger = access
+        .cluster_for(&Caller::Token(stranger.to_string()))
+        .await
+        .unwrap();
     let err = as_stranger
         .get(&secret(MANAGED_NS))
         .await
