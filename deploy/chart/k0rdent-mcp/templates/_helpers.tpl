@@ -69,3 +69,47 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "k0rdent-mcp.cacheDir" -}}/var/cache/k0rdent-mcp{{- end -}}
 {{- define "k0rdent-mcp.tlsDir" -}}/etc/k0rdent-mcp/tls{{- end -}}
 {{- define "k0rdent-mcp.registryCaDir" -}}/etc/k0rdent-mcp/registry-ca{{- end -}}
+
+{{/* The kubernetes.io/tls Secret the pod serves HTTPS from. */}}
+{{- define "k0rdent-mcp.tlsSecretName" -}}
+{{- .Values.tls.secretName | default (printf "%s-tls" (include "k0rdent-mcp.fullname" .)) -}}
+{{- end -}}
+
+{{/* "true" in DEV_ALLOW_ANY mode, the only mode in which the server acts as its ServiceAccount. */}}
+{{- define "k0rdent-mcp.actsAsServiceAccount" -}}
+{{- eq .Values.auth.mode "DEV_ALLOW_ANY" -}}
+{{- end -}}
+
+{{/* Where kube-rs's in-cluster configuration reads the CA and namespace (and, in DEV mode, the token). */}}
+{{- define "k0rdent-mcp.serviceAccountDir" -}}/var/run/secrets/kubernetes.io/serviceaccount{{- end -}}
+
+{{/* Refuses combinations of values that would be unsafe or that the server would refuse at start. */}}
+{{- define "k0rdent-mcp.validate" -}}
+{{- $mode := .Values.auth.mode -}}
+{{- if not (has $mode (list "OIDC_REQUIRED" "DEV_ALLOW_ANY")) -}}
+{{- fail (printf "auth.mode must be OIDC_REQUIRED or DEV_ALLOW_ANY, not %q" (trunc 200 (toString $mode))) -}}
+{{- end -}}
+{{- if and (eq $mode "DEV_ALLOW_ANY") (not .Values.auth.insecureAllowAnyOnNetwork) -}}
+{{- fail "auth.mode=DEV_ALLOW_ANY lets anyone who reaches the pod act as its ServiceAccount (read every Secret and create Jobs in the managed namespaces); for a throw-away lab set auth.insecureAllowAnyOnNetwork=true to confirm, otherwise keep auth.mode=OIDC_REQUIRED" -}}
+{{- end -}}
+{{- if and (ne $mode "DEV_ALLOW_ANY") .Values.auth.insecureAllowAnyOnNetwork -}}
+{{- fail "auth.insecureAllowAnyOnNetwork=true only applies to auth.mode=DEV_ALLOW_ANY; remove it" -}}
+{{- end -}}
+{{- if and .Values.tls.enabled .Values.tls.terminatedUpstream -}}
+{{- fail "tls.terminatedUpstream=true says something in front of the server terminates TLS, but tls.enabled=true makes the server terminate it itself; set only one of them" -}}
+{{- end -}}
+{{- if and (eq $mode "OIDC_REQUIRED") (not .Values.tls.enabled) (not .Values.tls.terminatedUpstream) -}}
+{{- fail "auth.mode=OIDC_REQUIRED with tls.enabled=false would send callers' bearer tokens in plaintext across the pod network; keep tls.enabled=true (with a kubernetes.io/tls Secret, tls.secretName), or set tls.terminatedUpstream=true if a service mesh or proxy terminates TLS for this pod" -}}
+{{- end -}}
+{{- if hasKey .Values.serviceAccount "automountToken" -}}
+{{- fail "serviceAccount.automountToken is gone: the pod mounts the ServiceAccount token exactly in auth.mode=DEV_ALLOW_ANY; remove the value" -}}
+{{- end -}}
+{{- if not .Values.managedNamespaces -}}
+{{- fail "managedNamespaces must name at least one namespace" -}}
+{{- end -}}
+{{- range $key := list "K0RDENT_MCP_AUTH_MODE" "K0RDENT_MCP_INSECURE_ALLOW_ANY_ON_NETWORK" "K0RDENT_MCP_TLS_TERMINATED_UPSTREAM" "K0RDENT_MCP_TLS_CERT" "K0RDENT_MCP_TLS_KEY" -}}
+{{- if hasKey $.Values.config.extraEnv $key -}}
+{{- fail (printf "config.extraEnv must not set %s: set it through auth.mode, auth.insecureAllowAnyOnNetwork and tls.*, so the chart's RBAC, token mount and TLS checks follow it" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
