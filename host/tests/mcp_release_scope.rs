@@ -18,7 +18,7 @@ use k0rdent_test_harness::controllers::PlayedControllers;
 use serde_json::{Value, json};
 
 mod support;
-use support::{BIN, McpFixture, kgst_dir, push, python_with_mcp};
+use support::{BIN, McpFixture, client_json, helm, kgst_dir, push, python_with_mcp};
 
 const CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -111,15 +111,7 @@ impl Env {
             .spawn()
             .expect("running the Python MCP client");
         serde_json::to_writer(child.stdin.take().unwrap(), &calls).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "client failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(stdout.lines().last().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("client printed no JSON ({e}):\n{stdout}"))
+        client_json(&child.wait_with_output().unwrap())
     }
 
     fn exists(&self, args: &[&str]) -> bool {
@@ -136,21 +128,7 @@ impl Env {
     }
 
     fn helm(&self, args: &[&str]) -> String {
-        let helm = std::env::var_os("K0RDENT_MCP_HELM")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
-        let out = self
-            .plane
-            .helm_command(&helm)
-            .args(args)
-            .output()
-            .expect("running helm");
-        assert!(
-            out.status.success(),
-            "helm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        helm(&self.plane, args)
     }
 
     /// Revisions helm sees, as (revision, chart).
