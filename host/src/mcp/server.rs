@@ -254,7 +254,9 @@ impl K0rdentMcp {
 
     /// Uninstall a catalog app's release (`helm uninstall <template>`).
     /// Objects the chart keeps — the ServiceTemplate and the HelmRepository
-    /// every template shares — stay and are listed as kept.
+    /// every template shares — stay and are listed as kept. Only releases
+    /// of the kgst chart whose objects stay where this server may act;
+    /// others are refused with the reason.
     #[tool(
         name = "k0rdent.mgmt.serviceTemplates.uninstall",
         annotations(
@@ -279,7 +281,7 @@ impl K0rdentMcp {
     }
 
     /// A release's revisions, oldest first (`helm history`): status, chart,
-    /// and what each revision did.
+    /// and what each revision did. Only releases of the kgst chart.
     #[tool(
         name = "k0rdent.mgmt.releases.history",
         annotations(
@@ -303,7 +305,8 @@ impl K0rdentMcp {
 
     /// Roll a release back to an earlier revision (`helm rollback`),
     /// recorded as a new revision. Works across kgst chart versions, where
-    /// helm itself stops with "original object not found".
+    /// helm itself stops with "original object not found". Only releases of
+    /// the kgst chart whose objects stay where this server may act.
     #[tool(
         name = "k0rdent.mgmt.releases.rollback",
         annotations(
