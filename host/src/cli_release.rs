@@ -201,7 +201,7 @@ pub async fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
 
 pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let cluster = args.cluster.connect().await?;
-    let rows = ops::history(&cluster, &args.release, &args.namespace).await?;
+    let rows = ops::history(&cluster, &args.release, &args.namespace, None).await?;
     print(args.output, &rows, |rows| {
         table(
             &[

@@ -9,7 +9,7 @@ use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;
 
 mod support;
-use support::{BIN, kgst_dir};
+use support::{BIN, helm, kgst_dir};
 
 const NS: &str = "kcm-system";
 
@@ -41,23 +41,6 @@ impl Cli<'_> {
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
     }
-}
-
-fn helm(plane: &ControlPlane, args: &[&str]) -> String {
-    let helm = std::env::var_os("K0RDENT_MCP_HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
-    let out = plane
-        .helm_command(&helm)
-        .args(args)
-        .output()
-        .expect("running helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -13,7 +13,7 @@ use k0rdent_test_harness::cluster::{ControlPlane, TEST_IDENTITIES};
 use serde_json::{Value, json};
 
 mod support;
-use support::{BIN, McpFixture, Server, inspector, kgst_dir, push, python_with_mcp};
+use support::{BIN, McpFixture, Server, client_json, inspector, kgst_dir, push, python_with_mcp};
 
 const CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -107,15 +107,7 @@ fn run_client(python: &Path, args: &[&str], env: &[(&str, String)]) -> Value {
     for (k, v) in env {
         command.env(k, v);
     }
-    let out = command.output().expect("running the Python MCP client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "client failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("client printed no JSON ({e}):\n{stdout}"))
+    client_json(&command.output().expect("running the Python MCP client"))
 }
 
 fn structured<'a>(out: &'a Value, key: &str) -> &'a Value {

@@ -8,6 +8,7 @@ use super::context::Context;
 use crate::catalog::{CatalogOrigin, CatalogSnapshot};
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogListArgs {
     /// Only apps whose name, description or chart names contain this (case-insensitive).
     #[serde(default)]

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::context::Context;
 use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
-use super::scope::{Progress, scope};
+use super::scope::{Progress, check_release_name, engine_options, scope};
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InstallArgs {
     /// The app's name in the catalog, e.g. `minio`.
     pub app: String,
@@ -158,7 +159,8 @@ pub async fn install(
     progress: &Progress,
     control: &Control,
 ) -> Result<InstallResult, String> {
-    let mut options = context.engine.clone();
+    check_release_name("template", &args.template)?;
+    let mut options = engine_options(context);
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
@@ -173,7 +175,8 @@ pub async fn install(
         Step::Pull,
         format!(
             "checking {} {} in the catalog and pulling kgst",
-            args.template, args.version
+            args.template,
+            crate::names::quoted(&args.version)
         ),
     );
     let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;

@@ -10,12 +10,15 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::context::Context;
-use super::scope::{scope, single_namespace, visible_namespaces};
+use super::scope::{
+    check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
+};
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TemplatesListArgs {
     /// Namespace to list (default: the server's default namespace).
     #[serde(default)]
@@ -107,6 +110,7 @@ pub async fn list_templates(
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UninstallArgs {
     /// The template (release) to remove, as installed by install_from_catalog, e.g. `minio`.
     pub template: String,
@@ -131,6 +135,8 @@ pub async fn uninstall(
     args: UninstallArgs,
     control: &Control,
 ) -> Result<UninstallResult, String> {
+    check_release_name("template", &args.template)?;
+    let options = engine_options(context);
     let (cluster, namespaces) = scope(
         context,
         caller,
@@ -138,7 +144,7 @@ pub async fn uninstall(
         args.all_namespaces,
     )
     .await?;
-    let cluster = &cluster;
+    let (cluster, options) = (&cluster, &options);
     let release = args.template.as_str();
     let outcomes: Vec<(
         String,
@@ -148,7 +154,7 @@ pub async fn uninstall(
             let result = ops::uninstall(
                 cluster,
                 &context.plugins,
-                context.engine.clone(),
+                options.clone(),
                 release,
                 &ns,
                 control,
@@ -191,6 +197,7 @@ pub async fn uninstall(
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryArgs {
     /// Release name (for catalog installs: the template, e.g. `minio`).
     pub release: String,
@@ -211,10 +218,16 @@ pub async fn history(
     caller: &Caller,
     args: HistoryArgs,
 ) -> Result<History, String> {
+    check_release_name("release", &args.release)?;
     let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
-    let revisions = ops::history(&cluster, &args.release, &namespace)
-        .await
-        .map_err(|e| e.to_string())?;
+    let revisions = ops::history(
+        &cluster,
+        &args.release,
+        &namespace,
+        Some(&kgst_only(context)),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(History {
         release: args.release,
         namespace,
@@ -223,6 +236,7 @@ pub async fn history(
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RollbackArgs {
     pub release: String,
     #[serde(default)]
@@ -241,7 +255,8 @@ pub async fn rollback(
     args: RollbackArgs,
     control: &Control,
 ) -> Result<ReleaseReport, String> {
-    let mut options = context.engine.clone();
+    check_release_name("release", &args.release)?;
+    let mut options = engine_options(context);
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::Digest;
 
 use super::context::Context;
 use crate::catalog::DEFAULT_REPOSITORY;
@@ -14,6 +15,7 @@ use crate::plugin::contract::{Capabilities, ReleaseInfo};
 use crate::render::{RenderRequest, Rendered, render};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RenderArgs {
     /// The app's name in the catalog, e.g. `minio`.
     pub app: String,
@@ -64,9 +66,22 @@ pub struct RenderedObject {
     pub content: String,
 }
 
-/// A HelmRepository name for a repository other than the catalog's own.
+/// Hex digits of the repository hash a HelmRepository name ends with when
+/// the plain name would lose information (64 bits: no one finds another
+/// URL with the same suffix).
+const NAME_HASH_HEX: usize = 16;
+
+/// HelmRepository names kgst reserves for its own catalogs.
+const RESERVED_NAMES: [&str; 2] = ["k0rdent-catalog", "k0rdent-enterprise-catalog"];
+
+/// A HelmRepository name for a repository other than the catalog's own,
+/// one per repository: kgst recreates the HelmRepository on every install,
+/// so two repositories sharing a name would repoint each other's apps.
+/// `oci://<host>/<path>` made of lower-case letters, digits and `-` alone
+/// is its own name; any other is cut to fit, with `-<hash of the URL>`.
+/// A plain name never ends the way a hashed one does, so none collide.
 fn repository_name(repository: &str) -> String {
-    let mut name: String = repository
+    let plain: String = repository
         .trim_start_matches("oci://")
         .chars()
         .map(|c| {
@@ -77,8 +92,33 @@ fn repository_name(repository: &str) -> String {
             }
         })
         .collect();
-    name.truncate(63);
-    name.trim_matches('-').to_string()
+    let lossless = repository.strip_prefix("oci://") == Some(plain.as_str())
+        && crate::names::is_dns_label(&plain)
+        && !looks_hashed(&plain)
+        && !RESERVED_NAMES.contains(&plain.as_str());
+    if lossless {
+        return plain;
+    }
+    let digest = hex::encode(sha2::Sha256::digest(repository.as_bytes()));
+    let hash = &digest[..NAME_HASH_HEX];
+    let mut prefix = plain;
+    prefix.truncate(63 - NAME_HASH_HEX - 1);
+    let prefix = prefix.trim_matches('-');
+    if prefix.is_empty() {
+        hash.to_string()
+    } else {
+        format!("{prefix}-{hash}")
+    }
+}
+
+/// Ends as [`repository_name`]'s hashed names do: `-` (or nothing) and
+/// [`NAME_HASH_HEX`] hex digits.
+fn looks_hashed(name: &str) -> bool {
+    let Some(split) = name.len().checked_sub(NAME_HASH_HEX) else {
+        return false;
+    };
+    let (head, tail) = name.split_at(split);
+    tail.bytes().all(|b| b.is_ascii_hexdigit()) && (head.is_empty() || head.ends_with('-'))
 }
 
 /// kgst's values for one app, in the layout of the kgst version in use.
@@ -176,6 +216,7 @@ pub async fn prepare_app(
 }
 
 pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, String> {
+    super::scope::check_release_name("template", &args.template)?;
     let namespace = args
         .namespace
         .clone()
@@ -276,7 +317,10 @@ mod tests {
             "oci://registry.example.com/partner/charts",
         )
         .unwrap();
-        assert_eq!(v["repo"]["name"], "registry-example-com-partner-charts");
+        assert_eq!(
+            v["repo"]["name"],
+            repository_name("oci://registry.example.com/partner/charts")
+        );
         assert_eq!(
             v["repo"]["spec"]["url"],
             "oci://registry.example.com/partner/charts"
@@ -287,6 +331,47 @@ mod tests {
             kgst_values("0.2.0", "a:1", DEFAULT_REPOSITORY)
                 .unwrap_err()
                 .contains("--kgst-version")
+        );
+    }
+
+    #[test]
+    fn repository_names_are_one_per_repository() {
+        // Lossless: the repository is its own name.
+        assert_eq!(repository_name("oci://charts-internal"), "charts-internal");
+        let colliding = [
+            "oci://a.b/c",
+            "oci://a-b/c",
+            "oci://A-b/c",
+            "oci://a-b-c",
+            "https://a-b/c",
+            "oci://k0rdent-catalog",
+        ];
+        let names: Vec<String> = colliding.iter().map(|r| repository_name(r)).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert_eq!(names[3], "a-b-c");
+        assert!(names[0].starts_with("a-b-c-"), "{}", names[0]);
+        assert_ne!(names[5], "k0rdent-catalog", "reserved by kgst");
+        // A plain name shaped like a hashed one is hashed, so it cannot take another's name.
+        let hashed = repository_name("oci://a.b/c");
+        assert_ne!(repository_name(&format!("oci://{hashed}")), hashed);
+        // Long URLs that differ only past the cut still differ, and fit a DNS label.
+        let long = |tail: &str| {
+            repository_name(&format!(
+                "oci://registry.example.com/{}/{tail}",
+                "x".repeat(80)
+            ))
+        };
+        let (a, b) = (long("a"), long("b"));
+        assert_ne!(a, b);
+        for name in names.iter().chain([&a, &b]) {
+            assert!(crate::names::is_dns_label(name), "{name}");
+        }
+        assert_eq!(
+            repository_name("oci://a.b/c"),
+            repository_name("oci://a.b/c")
         );
     }
 }

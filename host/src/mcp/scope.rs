@@ -1,6 +1,7 @@
 //! Per-call plumbing the cluster tools share: which namespaces a call acts
-//! in (filter, auth mode, `all_namespaces`), and MCP progress notifications
-//! fed from the engine's steps, in order.
+//! in (filter, auth mode, `all_namespaces`), which releases it may act on
+//! (kgst ones only, named validly), and MCP progress notifications fed from
+//! the engine's steps, in order.
 
 use std::sync::Arc;
 
@@ -14,7 +15,39 @@ use tokio::sync::{mpsc, oneshot};
 use super::access::{AuthMode, Caller};
 use super::context::Context;
 use crate::cluster::{Cluster, ClusterError};
-use crate::release::engine::{Control, ProgressSink, Step};
+use crate::names::quoted;
+use crate::release::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
+use crate::release::validate_release_name;
+
+/// A release name from a tool argument, checked before it reaches a label
+/// selector, a Secret name or any cluster call.
+pub fn check_release_name(argument: &str, name: &str) -> Result<(), String> {
+    validate_release_name(name).map_err(|_| {
+        format!(
+            "{argument} {} is not a valid release name: use 1–53 lower-case letters, digits, '-' \
+             and '.', starting and ending with a letter or digit; fix: pass the template name as \
+             k0rdent.catalog.serviceTemplates.list shows it, e.g. minio",
+            quoted(name)
+        )
+    })
+}
+
+/// The tools act only on kgst releases whose objects stay in the release
+/// namespace or in namespaces the filter allows.
+pub fn kgst_only(context: &Context) -> KgstOnly {
+    let filter = context.access.filter.clone();
+    KgstOnly {
+        other_namespaces: Arc::new(move |ns| filter.allows(ns)),
+    }
+}
+
+/// The server's engine options, restricted to what the tools may manage.
+pub fn engine_options(context: &Context) -> EngineOptions {
+    EngineOptions {
+        kgst_only: Some(kgst_only(context)),
+        ..context.engine.clone()
+    }
+}
 
 /// Namespaces the filter allows that the caller can see, by name.
 pub async fn visible_namespaces(

@@ -7,10 +7,13 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    JsonObject, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
 use super::context::Context;
@@ -23,7 +26,89 @@ use super::releases_tool::{
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
+use crate::names::quoted;
 use crate::ops::ReleaseReport;
+
+/// The arguments of a tool that takes none: its schema then says so too.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// Most text a tool error carries: errors quote untrusted input (names,
+/// URLs, pod logs), and a caller must not be able to make the server echo
+/// megabytes back or into a client's context.
+pub const MAX_TOOL_ERROR_BYTES: usize = 16 * 1024;
+
+/// Argument names the tool's input schema does not declare, as a tool
+/// error naming them and the accepted ones. Checked before any work: an
+/// ignored argument (say a `repo_url`) would let a caller believe it was
+/// honoured.
+fn unknown_arguments(
+    tool: &str,
+    schema: &JsonObject,
+    arguments: Option<&JsonObject>,
+) -> Option<String> {
+    let accepted: Vec<&str> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut unknown: Vec<&str> = arguments?
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !accepted.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort_unstable();
+    const SHOWN: usize = 5;
+    let mut named: Vec<String> = unknown.iter().take(SHOWN).map(|n| quoted(n)).collect();
+    if unknown.len() > SHOWN {
+        named.push(format!("and {} more", unknown.len() - SHOWN));
+    }
+    let mut accepted = accepted;
+    accepted.sort_unstable();
+    let accepted = if accepted.is_empty() {
+        "it takes no arguments".to_string()
+    } else {
+        format!("it accepts {}", accepted.join(", "))
+    };
+    Some(format!(
+        "unknown argument{} {} for {tool}: {accepted}; fix: remove {}",
+        if unknown.len() == 1 { "" } else { "s" },
+        named.join(", "),
+        if unknown.len() == 1 { "it" } else { "them" },
+    ))
+}
+
+/// Cuts the text of a tool error to [`MAX_TOOL_ERROR_BYTES`] in all; text
+/// blocks past the cut are dropped.
+fn bound_error_text(result: &mut CallToolResult) {
+    let mut budget = MAX_TOOL_ERROR_BYTES;
+    result.content.retain_mut(|block| {
+        let ContentBlock::Text(text) = block else {
+            return true;
+        };
+        if budget == 0 {
+            return false;
+        }
+        if text.text.len() <= budget {
+            budget -= text.text.len();
+            return true;
+        }
+        let mut end = budget;
+        while !text.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = text.text.len() - end;
+        text.text.truncate(end);
+        text.text
+            .push_str(&format!("… (error cut here: {cut} more bytes)"));
+        budget = 0;
+        true
+    });
+}
 
 #[derive(Clone)]
 pub struct K0rdentMcp {
@@ -64,7 +149,7 @@ impl K0rdentMcp {
             open_world_hint = false
         )
     )]
-    pub async fn plugins_list(&self) -> Json<PluginList> {
+    pub async fn plugins_list(&self, Parameters(_): Parameters<NoArgs>) -> Json<PluginList> {
         Json(plugins_tool::list(&self.context.plugins))
     }
 
@@ -169,7 +254,9 @@ impl K0rdentMcp {
 
     /// Uninstall a catalog app's release (`helm uninstall <template>`).
     /// Objects the chart keeps — the ServiceTemplate and the HelmRepository
-    /// every template shares — stay and are listed as kept.
+    /// every template shares — stay and are listed as kept. Only releases
+    /// of the kgst chart whose objects stay where this server may act;
+    /// others are refused with the reason.
     #[tool(
         name = "k0rdent.mgmt.serviceTemplates.uninstall",
         annotations(
@@ -194,7 +281,7 @@ impl K0rdentMcp {
     }
 
     /// A release's revisions, oldest first (`helm history`): status, chart,
-    /// and what each revision did.
+    /// and what each revision did. Only releases of the kgst chart.
     #[tool(
         name = "k0rdent.mgmt.releases.history",
         annotations(
@@ -218,7 +305,8 @@ impl K0rdentMcp {
 
     /// Roll a release back to an earlier revision (`helm rollback`),
     /// recorded as a new revision. Works across kgst chart versions, where
-    /// helm itself stops with "original object not found".
+    /// helm itself stops with "original object not found". Only releases of
+    /// the kgst chart whose objects stay where this server may act.
     #[tool(
         name = "k0rdent.mgmt.releases.rollback",
         annotations(
@@ -256,6 +344,7 @@ impl K0rdentMcp {
     )]
     pub async fn namespaces_list(
         &self,
+        Parameters(_): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<Json<NamespaceList>, String> {
         let caller = self.context.access.caller(&context)?;
@@ -281,10 +370,27 @@ impl ServerHandler for K0rdentMcp {
             "unknown".to_string()
         };
         let started = Instant::now();
-        let response = self
+        let unknown = self
             .tool_router
-            .call(ToolCallContext::new(self, request, context))
-            .await;
+            .get(&request.name)
+            .and_then(|t| unknown_arguments(&t.name, &t.input_schema, request.arguments.as_ref()));
+        let mut response = match unknown {
+            Some(message) => Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into()),
+            None => {
+                self.tool_router
+                    .call(ToolCallContext::new(self, request, context))
+                    .await
+            }
+        };
+        match &mut response {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                bound_error_text(result)
+            }
+            Err(error) if error.message.len() > MAX_TOOL_ERROR_BYTES => {
+                error.message = quoted(&error.message).into();
+            }
+            _ => {}
+        }
         let outcome = match &response {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
                 Outcome::ToolError
@@ -306,5 +412,69 @@ impl ServerHandler for K0rdentMcp {
                 "Installs and manages k0rdent catalog apps through the kgst Helm chart. \
                  Rendering and values validation run in sandboxed WebAssembly plugins.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: serde_json::Value) -> JsonObject {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn unknown_arguments_are_named_with_the_accepted_ones() {
+        let schema = object(json!({"properties": {"app": {}, "version": {}}}));
+        assert_eq!(
+            unknown_arguments("t", &schema, Some(&object(json!({"app": "a"})))),
+            None
+        );
+        assert_eq!(unknown_arguments("t", &schema, None), None);
+        assert_eq!(
+            unknown_arguments(
+                "t",
+                &schema,
+                Some(&object(json!({"app": "a", "repo_url": "x"})))
+            )
+            .unwrap(),
+            "unknown argument \"repo_url\" for t: it accepts app, version; fix: remove it"
+        );
+        let none = object(json!({"properties": {}}));
+        let many =
+            object(json!({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1, "x".repeat(1000): 1}));
+        let text = unknown_arguments("t", &none, Some(&many)).unwrap();
+        assert!(
+            text.contains("and 2 more") && text.contains("it takes no arguments"),
+            "{text}"
+        );
+        assert!(text.len() < 300, "{text}");
+    }
+
+    #[test]
+    fn error_text_is_bounded_in_all() {
+        let mut result = CallToolResult::error(vec![
+            ContentBlock::text("é".repeat(MAX_TOOL_ERROR_BYTES)),
+            ContentBlock::text("more"),
+        ]);
+        bound_error_text(&mut result);
+        let total: usize = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text())
+            .map(|t| t.text.len())
+            .sum();
+        assert!(total <= MAX_TOOL_ERROR_BYTES + 64, "{total}");
+        assert_eq!(result.content.len(), 1, "blocks past the cut are dropped");
+        let first = &result.content[0].as_text().unwrap().text;
+        assert!(
+            first.ends_with("more bytes)"),
+            "{}",
+            &first[first.len() - 60..]
+        );
+        let mut small = CallToolResult::error(vec![ContentBlock::text("short")]);
+        bound_error_text(&mut small);
+        assert_eq!(small.content[0].as_text().unwrap().text, "short");
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cluster::{Cluster, ClusterSource, connect};
+use crate::names::quoted;
 use crate::release::DEFAULT_MAX_HISTORY;
 use crate::release::engine::EngineOptions;
 
@@ -92,8 +93,12 @@ impl EngineArgs {
 
 /// `90`, `90s`, `5m`, `1h`, `2m30s`: Helm's duration flags, bounded to a day.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("{text:?} is not a duration; use seconds or units s/m/h, e.g. 300s, 5m, 1h30m");
+    let bad = || {
+        format!(
+            "{} is not a duration; use seconds or units s/m/h, e.g. 300s, 5m, 1h30m",
+            quoted(text)
+        )
+    };
     let text = text.trim();
     if text.is_empty() {
         return Err(bad());
@@ -123,7 +128,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     }
     if total > 86_400 {
-        return Err(format!("{text:?} is longer than a day; use at most 24h"));
+        return Err(format!(
+            "{} is longer than a day; use at most 24h",
+            quoted(text)
+        ));
     }
     Ok(Duration::from_secs(total))
 }

@@ -17,7 +17,8 @@ use crate::chart::Chart;
 use crate::cluster::Cluster;
 use crate::plugin::selection::PluginSet;
 use crate::release::engine::{
-    Control, EngineError, EngineOptions, InstallMode, InstallRequest, ReleaseEngine, ReleaseStore,
+    Control, EngineError, EngineOptions, InstallMode, InstallRequest, KgstOnly, ReleaseEngine,
+    ReleaseStore,
 };
 
 /// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
@@ -78,15 +79,20 @@ pub async fn uninstall(
     Ok(UninstallReport::from_outcome(namespace, &outcome))
 }
 
-/// Reads release Secrets only: no plugins needed.
+/// Reads release Secrets only: no plugins needed. With `kgst_only`, a
+/// release the MCP tools may not manage is refused rather than shown.
 pub async fn history(
     cluster: &Cluster,
     release: &str,
     namespace: &str,
+    kgst_only: Option<&KgstOnly>,
 ) -> Result<Vec<HistoryRow>, EngineError> {
     let history = ReleaseStore::new(cluster)
         .history(release, namespace)
         .await?;
+    if let Some(scope) = kgst_only {
+        scope.check_history(release, namespace, &history)?;
+    }
     if history.is_empty() {
         return Err(EngineError::NotFound {
             release: release.to_string(),

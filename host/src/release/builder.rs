@@ -26,7 +26,8 @@ const RELEASE_NAME_REGEX: &str =
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
     #[error(
-        "release name {0:?}: invalid release name, must match regex {RELEASE_NAME_REGEX} and the length must not be longer than {RELEASE_NAME_MAX}"
+        "release name {}: invalid release name, must match regex {RELEASE_NAME_REGEX} and the length must not be longer than {RELEASE_NAME_MAX}",
+        crate::names::quoted(.0)
     )]
     ReleaseName(String),
     #[error("release {release}: {problem}")]

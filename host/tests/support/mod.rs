@@ -127,6 +127,37 @@ pub fn write_index(work: &Path, repository: &str) -> PathBuf {
     path
 }
 
+/// `helm` (`$K0RDENT_MCP_HELM`) against `plane`; panics with its stderr on failure.
+pub fn helm(plane: &k0rdent_test_harness::cluster::ControlPlane, args: &[&str]) -> String {
+    let helm = std::env::var_os("K0RDENT_MCP_HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
+    let out = plane
+        .helm_command(&helm)
+        .args(args)
+        .output()
+        .expect("running helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The JSON object a Python MCP client printed last; panics with what it
+/// printed when it failed.
+pub fn client_json(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("client printed no JSON ({e}):\n{stdout}"))
+}
+
 /// A plain registry with kgst 2.0.2 (from ../shared) and minio 14.1.2 under
 /// `charts/`, and a catalog index listing minio 17.0.21 and 14.1.2 there.
 pub struct McpFixture {

@@ -87,6 +87,14 @@ pub enum EngineError {
         "release {release:?} in namespace {namespace:?} not found; fix: check the name and namespace (helm list -n {namespace})"
     )]
     NotFound { release: String, namespace: String },
+    /// The release is not one this operation may act on (see `managed.rs`).
+    #[error("release {release:?} in namespace {namespace:?} is refused: {reason}; fix: {fix}")]
+    OutOfScope {
+        release: String,
+        namespace: String,
+        reason: String,
+        fix: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -26,8 +26,11 @@ impl ReleaseEngine<'_> {
     ) -> Result<ReleaseOutcome, EngineError> {
         let (name, ns) = (req.release.as_str(), req.namespace.as_str());
         validate_release_name(name)?;
+        if let Some(scope) = &self.options.kgst_only {
+            scope.check_chart(name, ns, &req.chart.metadata.name)?;
+        }
         let store = self.store();
-        let history = store.history(name, ns).await?;
+        let history = self.managed_history(name, ns).await?;
         let is_install = upgrade_should_install(&history);
         match req.mode {
             InstallMode::Install => check_install_name_free(&history, false)

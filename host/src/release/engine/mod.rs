@@ -31,6 +31,7 @@ mod documents;
 mod error;
 mod hooks;
 mod install;
+mod managed;
 mod revision;
 mod rollback;
 mod storage;
@@ -52,6 +53,7 @@ pub use documents::{
     sort_for_install, split,
 };
 pub use error::EngineError;
+pub use managed::{KGST_CHART, KgstOnly, NamespaceCheck};
 pub use storage::ReleaseStore;
 pub use validity::{
     SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND, TemplateValidity, is_service_template,
@@ -71,6 +73,9 @@ pub struct EngineOptions {
     /// How long to wait for k0rdent to validate deployed ServiceTemplates
     /// (zero: do not wait).
     pub validation_timeout: Duration,
+    /// Act only on kgst releases whose objects stay in reach (the MCP
+    /// tools); `None`: any release, as helm (the CLI).
+    pub kgst_only: Option<KgstOnly>,
 }
 
 impl Default for EngineOptions {
@@ -81,6 +86,7 @@ impl Default for EngineOptions {
             helm_version: "v4.1.4".into(),
             rollback_on_failure: true,
             validation_timeout: Duration::from_secs(60),
+            kgst_only: None,
         }
     }
 }
@@ -193,6 +199,19 @@ impl<'a> ReleaseEngine<'a> {
 
     fn store(&self) -> ReleaseStore<'a> {
         ReleaseStore::new(self.cluster)
+    }
+
+    /// The stored history of `release`, refused when this engine may not act on it.
+    async fn managed_history(
+        &self,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Vec<StoredRelease>, EngineError> {
+        let history = self.store().history(release, namespace).await?;
+        if let Some(scope) = &self.options.kgst_only {
+            scope.check_history(release, namespace, &history)?;
+        }
+        Ok(history)
     }
 
     /// Every stored revision of `release`, oldest first (by number).

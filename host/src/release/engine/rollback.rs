@@ -23,7 +23,7 @@ impl ReleaseEngine<'_> {
         control: &Control,
     ) -> Result<ReleaseOutcome, EngineError> {
         let store = self.store();
-        let history = store.history(name, ns).await?;
+        let history = self.managed_history(name, ns).await?;
         let Some(last) = latest(&history) else {
             return Err(EngineError::NotFound {
                 release: name.to_string(),

@@ -10,7 +10,7 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::release::{
     ALL_RELEASES_SELECTOR, ReleaseRecord, SecretError, SecretWrite, Status, StoredRelease,
     history_selector, latest_per_release, release_from_secret, release_secret, secret_name,
-    sort_by_revision,
+    sort_by_revision, validate_release_name,
 };
 
 use super::error::EngineError;
@@ -34,6 +34,8 @@ impl<'a> ReleaseStore<'a> {
         release: &str,
         namespace: &str,
     ) -> Result<Vec<StoredRelease>, EngineError> {
+        // The name goes into a label selector: an unchecked one could widen it.
+        validate_release_name(release)?;
         let list = self
             .api(namespace)
             .list(&ListParams::default().labels(&history_selector(release)))

@@ -19,7 +19,7 @@ impl ReleaseEngine<'_> {
         control: &Control,
     ) -> Result<UninstallOutcome, EngineError> {
         let store = self.store();
-        let history = store.history(release, namespace).await?;
+        let history = self.managed_history(release, namespace).await?;
         let Some(last) = latest(&history) else {
             return Err(EngineError::NotFound {
                 release: release.to_string(),
