@@ -1,20 +1,4 @@
-//! Kubernetes naming rules the host checks in more than one place, and how
-//! an untrusted name is quoted back in an error.
-
-/// Longest part of an untrusted value an error quotes back: enough to
-/// recognise it, too little for a hostile caller to bloat errors and logs.
-pub const QUOTE_MAX_CHARS: usize = 200;
-
-/// `value` as a quoted string for an error message, cut after
-/// [`QUOTE_MAX_CHARS`] characters with a note of how much was left out.
-pub fn quoted(value: &str) -> String {
-    let total = value.chars().count();
-    if total <= QUOTE_MAX_CHARS {
-        return format!("{value:?}");
-    }
-    let head: String = value.chars().take(QUOTE_MAX_CHARS).collect();
-    format!("{head:?}… ({} more characters)", total - QUOTE_MAX_CHARS)
-}
+//! Kubernetes naming rules the host checks in more than one place.
 
 /// A DNS-1123 label: 1–63 of `[a-z0-9-]`, starting and ending alphanumeric
 /// (namespaces, plugin names, each dot-separated part of a release name).
@@ -42,16 +26,5 @@ mod tests {
         assert!(!is_dns_label("a-"));
         assert!(!is_dns_label("KCM"));
         assert!(!is_dns_label("a.b"));
-    }
-
-    #[test]
-    fn quoted_values_are_capped() {
-        assert_eq!(quoted("minio,name"), "\"minio,name\"");
-        let long = "x".repeat(QUOTE_MAX_CHARS + 1000);
-        let q = quoted(&long);
-        assert!(q.len() < QUOTE_MAX_CHARS + 40, "{q}");
-        assert!(q.ends_with("… (1000 more characters)"), "{q}");
-        // Cut on characters, never inside one.
-        assert!(quoted(&"é".repeat(300)).starts_with("\"éé"));
     }
 }

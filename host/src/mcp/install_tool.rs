@@ -176,7 +176,7 @@ pub async fn install(
         format!(
             "checking {} {} in the catalog and pulling kgst",
             args.template,
-            crate::names::quoted(&args.version)
+            crate::quote::quote(&args.version)
         ),
     );
     let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;

@@ -26,7 +26,7 @@ use super::releases_tool::{
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
-use crate::names::quoted;
+use crate::quote::quote;
 use crate::ops::ReleaseReport;
 
 /// The arguments of a tool that takes none: its schema then says so too.
@@ -63,7 +63,7 @@ fn unknown_arguments(
     }
     unknown.sort_unstable();
     const SHOWN: usize = 5;
-    let mut named: Vec<String> = unknown.iter().take(SHOWN).map(|n| quoted(n)).collect();
+    let mut named: Vec<String> = unknown.iter().take(SHOWN).map(|n| quote(n)).collect();
     if unknown.len() > SHOWN {
         named.push(format!("and {} more", unknown.len() - SHOWN));
     }
@@ -387,7 +387,7 @@ impl ServerHandler for K0rdentMcp {
                 bound_error_text(result)
             }
             Err(error) if error.message.len() > MAX_TOOL_ERROR_BYTES => {
-                error.message = quoted(&error.message).into();
+                error.message = quote(&error.message).into();
             }
             _ => {}
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cluster::{Cluster, ClusterSource, connect};
-use crate::names::quoted;
+use crate::quote::quote;
 use crate::release::DEFAULT_MAX_HISTORY;
 use crate::release::engine::EngineOptions;
 
@@ -96,7 +96,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
             "{} is not a duration; use seconds or units s/m/h, e.g. 300s, 5m, 1h30m",
-            quoted(text)
+            quote(text)
         )
     };
     let text = text.trim();
@@ -130,7 +130,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if total > 86_400 {
         return Err(format!(
             "{} is longer than a day; use at most 24h",
-            quoted(text)
+            quote(text)
         ));
     }
     Ok(Duration::from_secs(total))

@@ -27,7 +27,7 @@ const RELEASE_NAME_REGEX: &str =
 pub enum BuildError {
     #[error(
         "release name {}: invalid release name, must match regex {RELEASE_NAME_REGEX} and the length must not be longer than {RELEASE_NAME_MAX}",
-        crate::names::quoted(.0)
+        crate::quote::quote(.0)
     )]
     ReleaseName(String),
     #[error("release {release}: {problem}")]

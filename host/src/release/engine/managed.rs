@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::names::quoted;
+use crate::quote::quote;
 use crate::release::{ReleaseRecord, StoredRelease};
 
 use super::documents::parse_manifest_text;
@@ -79,7 +79,7 @@ impl KgstOnly {
             namespace: namespace.to_string(),
             reason: format!(
                 "the chart to install is {}, and this server installs only the {KGST_CHART} chart",
-                quoted(chart_name)
+                quote(chart_name)
             ),
             fix: format!("configure --kgst-chart to point at the {KGST_CHART} chart"),
         })
@@ -113,9 +113,9 @@ impl KgstOnly {
             .collect();
         for hook in &record.hooks {
             let object = helm_yaml::parse_values(&hook.manifest)
-                .map_err(|e| Reason::Unreadable(format!("hook {}: {e}", quoted(&hook.path))))?;
+                .map_err(|e| Reason::Unreadable(format!("hook {}: {e}", quote(&hook.path))))?;
             objects.push((
-                format!("hook {}", quoted(&hook.path)),
+                format!("hook {}", quote(&hook.path)),
                 Value::Object(object),
             ));
         }
@@ -138,8 +138,8 @@ impl KgstOnly {
         if !KGST_KINDS.contains(&(group, kind)) {
             return Err(format!(
                 "{KGST_CHART} never renders a {} of API group {}",
-                quoted(kind),
-                quoted(group)
+                quote(kind),
+                quote(group)
             ));
         }
         // Every kgst kind is namespaced: no namespace means the release's.
@@ -149,7 +149,7 @@ impl KgstOnly {
         if at != namespace && !(self.other_namespaces)(at) {
             return Err(format!(
                 "namespace {} is neither the release namespace nor one this server's namespace filter allows",
-                quoted(at)
+                quote(at)
             ));
         }
         Ok(())
@@ -179,8 +179,8 @@ fn describe(object: &Value) -> String {
     };
     format!(
         "{} {}",
-        quoted(text("/kind")),
-        quoted(text("/metadata/name"))
+        quote(text("/kind")),
+        quote(text("/metadata/name"))
     )
 }
 
@@ -190,7 +190,7 @@ fn refusal(release: &str, namespace: &str, revision: u32, reason: Reason) -> Eng
         Reason::Foreign(chart) => (
             format!(
                 "it is a release of chart {}, and the MCP tools manage only releases of the {KGST_CHART} chart",
-                quoted(&chart)
+                quote(&chart)
             ),
             format!("manage it with helm (helm history {release} -n {namespace})"),
         ),
@@ -200,8 +200,8 @@ fn refusal(release: &str, namespace: &str, revision: u32, reason: Reason) -> Eng
         } => (
             format!(
                 "revision {revision}'s record names release {} in namespace {}, not the Secret it is stored in",
-                quoted(&name),
-                quoted(&at)
+                quote(&name),
+                quote(&at)
             ),
             format!(
                 "the record was altered; inspect it ({inspect}) and repair or delete it by hand"
