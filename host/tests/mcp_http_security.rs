@@ -7,13 +7,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k0rdent_test_harness::cluster::{ControlPlane, TEST_IDENTITIES};
 use k0rdent_test_harness::free_port;
-use k0rdent_test_harness::http::StaticServer;
 use serde_json::{Value, json};
 
 mod support;
@@ -308,39 +307,66 @@ async fn slow_header_clients_are_cut_off_and_bounded() {
     assert!(refused >= 3.0, "{refused}");
 }
 
-/// A catalog host that answers with `body` until told to hang, then accepts
-/// connections and never answers them.
-struct HangingCatalog {
+/// How [`TestHost`] answers the next requests.
+#[derive(Clone, Copy)]
+enum Answer {
+    Now,
+    /// One request at a time, each after this long: a slow host.
+    After(Duration),
+    /// Accept the connection and never answer: a hung host.
+    Never,
+}
+
+/// An HTTP host on 127.0.0.1 that answers every path with one body, as told.
+struct TestHost {
     port: u16,
-    hang: Arc<AtomicBool>,
+    body: Arc<Mutex<Vec<u8>>>,
+    answer: Arc<Mutex<Answer>>,
+    hits: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
-impl HangingCatalog {
+impl TestHost {
     fn serve(body: Vec<u8>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hang = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (hang2, stop2) = (hang.clone(), stop.clone());
+        let host = TestHost {
+            port: listener.local_addr().unwrap().port(),
+            body: Arc::new(Mutex::new(body)),
+            answer: Arc::new(Mutex::new(Answer::Now)),
+            hits: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let (body, answer, hits, stop) = (
+            host.body.clone(),
+            host.answer.clone(),
+            host.hits.clone(),
+            host.stop.clone(),
+        );
         std::thread::spawn(move || {
             let mut hung = Vec::new();
-            while !stop2.load(Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) {
                 let Ok((stream, _)) = listener.accept() else {
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 };
                 stream.set_nonblocking(false).unwrap();
-                if hang2.load(Ordering::SeqCst) {
-                    hung.push(stream);
-                    continue;
+                hits.fetch_add(1, Ordering::SeqCst);
+                let how = *answer.lock().unwrap();
+                match how {
+                    Answer::Never => {
+                        hung.push(stream);
+                        continue;
+                    }
+                    Answer::After(delay) => std::thread::sleep(delay),
+                    Answer::Now => {}
                 }
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut line = String::new();
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                     line.clear();
                 }
+                let body = body.lock().unwrap().clone();
                 let mut stream = stream;
                 let _ = write!(
                     stream,
@@ -350,11 +376,27 @@ impl HangingCatalog {
                 let _ = stream.write_all(&body);
             }
         });
-        HangingCatalog { port, hang, stop }
+        host
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn answer(&self, how: Answer) {
+        *self.answer.lock().unwrap() = how;
+    }
+
+    fn set_body(&self, body: Vec<u8>) {
+        *self.body.lock().unwrap() = body;
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
     }
 }
 
-impl Drop for HangingCatalog {
+impl Drop for TestHost {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
@@ -366,8 +408,8 @@ impl Drop for HangingCatalog {
 async fn readyz_answers_promptly_while_the_catalog_host_hangs() {
     let work = tempfile::tempdir().unwrap();
     let index = std::fs::read(write_index(work.path(), "oci://127.0.0.1:1/charts")).unwrap();
-    let catalog = HangingCatalog::serve(index);
-    let location = format!("http://127.0.0.1:{}/index.json", catalog.port);
+    let catalog = TestHost::serve(index);
+    let location = catalog.url("/index.json");
     let server = Server::start(
         work.path(),
         &[],
@@ -387,7 +429,7 @@ async fn readyz_answers_promptly_while_the_catalog_host_hangs() {
     let (status, body, _) = ready(http.clone(), server.url("/readyz")).await;
     assert_eq!(status, 200, "{body}");
 
-    catalog.hang.store(true, Ordering::SeqCst);
+    catalog.answer(Answer::Never);
     std::thread::sleep(Duration::from_millis(1500));
     for _ in 0..3 {
         let (status, body, took) = ready(http.clone(), server.url("/readyz")).await;
@@ -466,7 +508,7 @@ async fn made_up_tokens_are_refused_before_any_tool_runs() {
 /// served over HTTP, and tokens signed with it.
 struct TestIdp {
     key: jsonwebtoken::EncodingKey,
-    jwks: StaticServer,
+    jwks: TestHost,
     modulus: String,
 }
 
@@ -507,7 +549,7 @@ impl TestIdp {
             .encode(hex::decode(hex_modulus).unwrap());
         let key =
             jsonwebtoken::EncodingKey::from_rsa_der(&std::fs::read(dir.join("idp.der")).unwrap());
-        let jwks = StaticServer::serve("/jwks", Vec::new());
+        let jwks = TestHost::serve(Vec::new());
         let idp = TestIdp { key, jwks, modulus };
         idp.publish("k1");
         Some(idp)
@@ -549,7 +591,7 @@ async fn jwt_checks_honour_audience_nbf_and_fetch_keys_once() {
     env.extend([
         ("K0RDENT_MCP_AUTH_MODE", "OIDC_REQUIRED".to_string()),
         ("K0RDENT_MCP_OIDC_ISSUER", ISSUER.to_string()),
-        ("K0RDENT_MCP_OIDC_JWKS_URL", idp.jwks.url()),
+        ("K0RDENT_MCP_OIDC_JWKS_URL", idp.jwks.url("/jwks")),
     ]);
     let server = Server::start(work.path(), &[], &env);
     let call = |token: String| {
@@ -580,15 +622,17 @@ async fn jwt_checks_honour_audience_nbf_and_fetch_keys_once() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("ImmatureSignature"), "{body}");
 
-    // Sixteen requests at once with a key id the set lacks: one fetch.
+    // Sixteen requests at once with a key id the set lacks, from an issuer
+    // that takes a second per answer: one fetch, not sixteen.
     std::thread::sleep(Duration::from_secs(11));
-    let before = idp.jwks.hits.load(Ordering::SeqCst);
+    idp.jwks.answer(Answer::After(Duration::from_secs(1)));
+    let before = idp.jwks.hits();
     let burst = (0..16).map(|_| call(idp.token("k2", json!({}))));
     for (status, body) in futures::future::join_all(burst).await {
         assert_eq!(status, 401, "{body}");
         assert!(body.contains("not in the issuer's key set"), "{body}");
     }
-    assert_eq!(idp.jwks.hits.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(idp.jwks.hits() - before, 1);
 
     // Rotated: the new key id is published, and accepted once the set is refetched.
     idp.publish("k2");

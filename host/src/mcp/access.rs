@@ -131,6 +131,12 @@ impl Access {
                  set --auth-mode OIDC_REQUIRED or drop --oidc-issuer"
             );
         }
+        if jwt.is_none() && args.auth_mode == AuthMode::OidcRequired {
+            tracing::info!(
+                "OIDC_REQUIRED without --oidc-issuer: the Kubernetes API server authenticates every \
+                 call's bearer token (a SelfSubjectAccessReview made with it) before any tool runs"
+            );
+        }
         Ok(Access {
             jwt,
             accepted: apiserver_authn::AcceptedTokens::default(),

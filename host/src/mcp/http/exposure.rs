@@ -149,7 +149,7 @@ fn is_origin(entry: &str) -> bool {
     }
     let base = entry.strip_suffix(":*").unwrap_or(entry);
     http::Uri::try_from(base).is_ok_and(|uri| {
-        matches!(uri.scheme_str(), Some(_))
+        uri.scheme_str().is_some()
             && uri.authority().is_some()
             && uri
                 .path_and_query()
