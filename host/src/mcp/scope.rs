@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::access::{AuthMode, Caller};
 use super::context::Context;
 use crate::cluster::{Cluster, ClusterError};
-use crate::names::quoted;
+use crate::quote::quote;
 use crate::release::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 use crate::release::validate_release_name;
 
@@ -27,7 +27,7 @@ pub fn check_release_name(argument: &str, name: &str) -> Result<(), String> {
             "{argument} {} is not a valid release name: use 1–53 lower-case letters, digits, '-' \
              and '.', starting and ending with a letter or digit; fix: pass the template name as \
              k0rdent.catalog.serviceTemplates.list shows it, e.g. minio",
-            quoted(name)
+            quote(name)
         )
     })
 }

@@ -26,8 +26,8 @@ use super::releases_tool::{
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
-use crate::quote::quote;
 use crate::ops::ReleaseReport;
+use crate::quote::quote;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]

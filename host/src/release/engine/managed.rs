@@ -114,10 +114,7 @@ impl KgstOnly {
         for hook in &record.hooks {
             let object = helm_yaml::parse_values(&hook.manifest)
                 .map_err(|e| Reason::Unreadable(format!("hook {}: {e}", quote(&hook.path))))?;
-            objects.push((
-                format!("hook {}", quote(&hook.path)),
-                Value::Object(object),
-            ));
+            objects.push((format!("hook {}", quote(&hook.path)), Value::Object(object)));
         }
         for (place, object) in &objects {
             self.check_object(object, namespace)
@@ -177,11 +174,7 @@ fn describe(object: &Value) -> String {
             .and_then(Value::as_str)
             .unwrap_or_default()
     };
-    format!(
-        "{} {}",
-        quote(text("/kind")),
-        quote(text("/metadata/name"))
-    )
+    format!("{} {}", quote(text("/kind")), quote(text("/metadata/name")))
 }
 
 fn refusal(release: &str, namespace: &str, revision: u32, reason: Reason) -> EngineError {
