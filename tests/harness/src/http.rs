@@ -74,17 +74,23 @@ impl Drop for StaticServer {
     }
 }
 
-fn answer(stream: std::net::TcpStream, path: &str, body: &[u8]) {
+/// Reads one request's line and drains its headers; `None` when the client
+/// sent nothing readable.
+pub fn read_request_line(stream: &std::net::TcpStream) -> Option<String> {
     let mut reader = BufReader::new(stream.try_clone().expect("cloning the stream"));
     let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    // Drain the headers.
+    reader.read_line(&mut request_line).ok()?;
     let mut line = String::new();
     while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
         line.clear();
     }
+    Some(request_line)
+}
+
+fn answer(stream: std::net::TcpStream, path: &str, body: &[u8]) {
+    let Some(request_line) = read_request_line(&stream) else {
+        return;
+    };
     let requested = request_line.split_whitespace().nth(1).unwrap_or("");
     let mut stream = stream;
     if requested == path {

@@ -194,18 +194,12 @@ fn serve_one(
     requests: &std::sync::Mutex<Vec<String>>,
     stop: &std::sync::atomic::AtomicBool,
 ) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     stream.set_nonblocking(false).ok();
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream.try_clone().expect("cloning the stream"));
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
+    let Some(request_line) = crate::http::read_request_line(&stream) else {
         return;
-    }
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-        line.clear();
-    }
+    };
     let mut parts = request_line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     requests.lock().unwrap().push(format!("{method} {path}"));
