@@ -3,6 +3,7 @@
 //! the API server's logs.
 
 use super::objects::ObjectKey;
+use crate::quote::quote;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -34,14 +35,18 @@ pub enum ClusterError {
         "{object} is not a Kubernetes object: {problem}; fix: correct the chart template that renders it"
     )]
     BadObject { object: String, problem: String },
-    #[error(
-        "{object} was still present {seconds}s after it was deleted; fix: check its finalizers \
-         (kubectl get -o yaml) and the controllers that should remove them"
-    )]
-    DeleteTimeout {
+    /// A delete did not finish within the wait: something (nearly always a
+    /// finalizer nobody removes) holds the object.
+    #[error("{}", stuck_deleting(object, finalizers, *seconds))]
+    StuckDeleting {
         object: Box<ObjectKey>,
+        /// The object's finalizers at the end of the wait.
+        finalizers: Vec<String>,
         seconds: u64,
     },
+    /// The caller cancelled while this layer was waiting.
+    #[error("cancelled by the caller during {during}")]
+    Cancelled { during: String },
 }
 
 impl ClusterError {
@@ -95,4 +100,35 @@ impl ClusterError {
             _ => None,
         }
     }
+}
+
+/// `ns/Kind/name was still present 5s after it was deleted: finalizer
+/// "x" holds it; fix: …`, with the kubectl command that removes the
+/// finalizers (finalizer names are quoted: any client may set them).
+fn stuck_deleting(object: &ObjectKey, finalizers: &[String], seconds: u64) -> String {
+    let (resource, ns) = (object.kubectl_resource(), object.kubectl_namespace_flag());
+    let path = object.path();
+    if finalizers.is_empty() {
+        return format!(
+            "{path} was still present {seconds}s after it was deleted (no finalizers left: its deletion \
+             is still in progress); fix: check it (kubectl get {resource}{ns} -o yaml) and retry"
+        );
+    }
+    let named: Vec<String> = finalizers.iter().map(|f| quote(f)).collect();
+    let noun = if finalizers.len() == 1 {
+        "finalizer"
+    } else {
+        "finalizers"
+    };
+    format!(
+        "{path} was still present {seconds}s after it was deleted: {noun} {} {} it; fix: remove the \
+         finalizer once what it guards is released (kubectl patch {resource}{ns} --type=merge -p \
+         '{{\"metadata\":{{\"finalizers\":null}}}}') or repair the controller that should remove it, then retry",
+        named.join(", "),
+        if finalizers.len() == 1 {
+            "holds"
+        } else {
+            "hold"
+        },
+    )
 }

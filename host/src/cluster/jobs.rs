@@ -3,14 +3,13 @@
 //! report carries the conditions and the logs of the Job's pods, because
 //! "job failed: BackoffLimitExceeded" alone never says why.
 
-use std::time::{Duration, Instant};
-
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 
 use super::error::ClusterError;
-use super::objects::{Backoff, Cluster};
+use super::objects::Cluster;
+use super::wait::{WaitEnd, WaitLimits, await_condition};
 
 /// Most log lines kept per container.
 const LOG_TAIL_LINES: i64 = 40;
@@ -60,18 +59,17 @@ impl JobOutcome {
     }
 }
 
-/// Waits for Job `namespace/name`.
+/// Waits for Job `namespace/name` until it completes or fails, or the
+/// wait's deadline passes; a cancelled wait is [`ClusterError::Cancelled`].
 pub async fn wait_for_job(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
-    timeout: Duration,
+    limits: &WaitLimits,
 ) -> Result<JobOutcome, ClusterError> {
     let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
     let object = format!("Job {name:?} in namespace {namespace:?}");
-    let deadline = Instant::now() + timeout;
-    let mut backoff = Backoff::new();
-    loop {
+    let look = || async {
         let job = jobs
             .get_opt(name)
             .await
@@ -83,49 +81,66 @@ pub async fn wait_for_job(
                 message: "the Job disappeared while Helm was waiting for it".into(),
                 fix: "check who deleted it (a TTL controller or another client) and retry".into(),
             })?;
-        let conditions = job
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.clone())
-            .unwrap_or_default();
-        let is_true = |t: &str| {
-            conditions
-                .iter()
-                .find(|c| c.type_ == t && c.status == "True")
-        };
-        let described = || {
-            conditions
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{}={} ({}: {})",
-                        c.type_,
-                        c.status,
-                        c.reason.as_deref().unwrap_or(""),
-                        c.message.as_deref().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-        };
-        if is_true("Complete").is_some() {
-            return Ok(JobOutcome::Complete);
-        }
-        if let Some(failed) = is_true("Failed") {
-            return Ok(JobOutcome::Failed {
-                reason: failed.reason.clone().unwrap_or_default(),
-                message: failed.message.clone().unwrap_or_default(),
-                conditions: described(),
-                logs: pod_logs(cluster, namespace, name).await,
+        let conditions = job.status.and_then(|s| s.conditions).unwrap_or_default();
+        let finished =
+            holds(&conditions, "Complete").is_some() || holds(&conditions, "Failed").is_some();
+        Ok(finished.then_some(conditions))
+    };
+    let conditions = match await_condition(limits, look).await? {
+        WaitEnd::Met(conditions) => conditions,
+        WaitEnd::Cancelled => {
+            return Err(ClusterError::Cancelled {
+                during: format!("the wait for Job {namespace}/{name}"),
             });
         }
-        if Instant::now() >= deadline {
+        WaitEnd::TimedOut => {
+            // The last state, for the report of what the Job was doing.
+            let conditions = jobs
+                .get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|j| j.status)
+                .and_then(|s| s.conditions)
+                .unwrap_or_default();
             return Ok(JobOutcome::TimedOut {
-                conditions: described(),
+                conditions: described(&conditions),
                 logs: pod_logs(cluster, namespace, name).await,
             });
         }
-        backoff.sleep().await;
+    };
+    match holds(&conditions, "Failed") {
+        Some(failed) if holds(&conditions, "Complete").is_none() => Ok(JobOutcome::Failed {
+            reason: failed.reason.clone().unwrap_or_default(),
+            message: failed.message.clone().unwrap_or_default(),
+            conditions: described(&conditions),
+            logs: pod_logs(cluster, namespace, name).await,
+        }),
+        _ => Ok(JobOutcome::Complete),
     }
+}
+
+/// The condition of type `kind` when its status is `True`.
+fn holds<'c>(conditions: &'c [JobCondition], kind: &str) -> Option<&'c JobCondition> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == kind && c.status == "True")
+}
+
+/// `Type=Status (reason: message)` per condition.
+fn described(conditions: &[JobCondition]) -> Vec<String> {
+    conditions
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={} ({}: {})",
+                c.type_,
+                c.status,
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// Last lines of every container of the Job's pods (label `job-name`, set by

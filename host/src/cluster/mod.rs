@@ -3,20 +3,22 @@
 //! per-call bearer token), objects addressed by apiVersion+kind through
 //! discovery, server-side apply under field manager `helm` without force,
 //! Helm's ownership metadata, deletes that wait until the object is gone, and
-//! Job waits that report why a Job failed.
+//! Job waits that report why a Job failed. Every wait runs on one loop
+//! (`wait.rs`) that honours the deadline and the caller's cancellation.
 
 mod connect;
 mod error;
 mod jobs;
 mod objects;
 mod ownership;
+mod wait;
 
 pub use connect::{ClusterSource, USER_AGENT, connect};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
-pub(crate) use objects::Backoff;
 pub use objects::{Cluster, DiscoveryCache, FIELD_MANAGER, ObjectKey};
 pub use ownership::{
     HELM_MANAGED_BY, KEEP, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
     RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,
 };
+pub use wait::{WaitEnd, WaitLimits, await_condition};

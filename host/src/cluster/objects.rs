@@ -14,27 +14,11 @@ use kube::discovery::Scope;
 use serde_json::Value;
 
 use super::error::ClusterError;
+use super::wait::{WaitEnd, WaitLimits, await_condition};
 
 /// Helm's CLI applies as `helm`; using the same manager lets real `helm
 /// upgrade` take over our releases (and us theirs) without apply conflicts.
 pub const FIELD_MANAGER: &str = "helm";
-
-/// Waits look again after 10 ms, doubling up to 250 ms: most deletes and
-/// played Jobs finish within a few tens of milliseconds, and the cap bounds
-/// the request rate of long waits to four a second.
-#[derive(Debug)]
-pub(crate) struct Backoff(Duration);
-
-impl Backoff {
-    pub fn new() -> Self {
-        Backoff(Duration::from_millis(10))
-    }
-
-    pub async fn sleep(&mut self) {
-        tokio::time::sleep(self.0).await;
-        self.0 = (self.0 * 2).min(Duration::from_millis(250));
-    }
-}
 
 /// Which object: what Helm prints as `Kind "name" in namespace "ns"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,6 +28,33 @@ pub struct ObjectKey {
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     pub name: String,
+}
+
+impl ObjectKey {
+    /// `namespace/Kind/name` (`Kind/name` when cluster-scoped).
+    pub fn path(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}/{}", self.kind, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    /// What kubectl takes for it: `job.batch/name`, `configmap/name`.
+    pub fn kubectl_resource(&self) -> String {
+        let kind = self.kind.to_lowercase();
+        match self.api_version.split_once('/') {
+            Some((group, _)) => format!("{kind}.{group}/{}", self.name),
+            None => format!("{kind}/{}", self.name),
+        }
+    }
+
+    /// ` -n namespace`, empty when cluster-scoped.
+    pub fn kubectl_namespace_flag(&self) -> String {
+        self.namespace
+            .as_ref()
+            .map(|ns| format!(" -n {ns}"))
+            .unwrap_or_default()
+    }
 }
 
 impl fmt::Display for ObjectKey {
@@ -233,26 +244,33 @@ impl Cluster {
 
     /// Deletes and waits until a GET no longer finds it, so a re-create
     /// (hooks' before-hook-creation) does not race the old object's removal.
+    /// Ends early when `limits` is cancelled; an object still there at the
+    /// deadline is reported with the finalizers that hold it.
     pub async fn delete_and_wait(
         &self,
         key: &ObjectKey,
-        timeout: Duration,
+        limits: &WaitLimits,
     ) -> Result<bool, ClusterError> {
         if !self.delete(key).await? {
             return Ok(false);
         }
-        let deadline = Instant::now() + timeout;
-        let mut backoff = Backoff::new();
-        while self.get(key).await?.is_some() {
-            if Instant::now() >= deadline {
-                return Err(ClusterError::DeleteTimeout {
+        let gone = || async { Ok::<_, ClusterError>(self.get(key).await?.is_none().then_some(())) };
+        match await_condition(limits, gone).await? {
+            WaitEnd::Met(()) => Ok(true),
+            WaitEnd::Cancelled => Err(ClusterError::Cancelled {
+                during: format!("the wait for the deletion of {}", key.path()),
+            }),
+            WaitEnd::TimedOut => {
+                let Some(live) = self.get(key).await? else {
+                    return Ok(true);
+                };
+                Err(ClusterError::StuckDeleting {
                     object: Box::new(key.clone()),
-                    seconds: timeout.as_secs(),
-                });
+                    finalizers: live.metadata.finalizers.unwrap_or_default(),
+                    seconds: limits.timeout.as_secs(),
+                })
             }
-            backoff.sleep().await;
         }
-        Ok(true)
     }
 
     /// The server's `gitVersion` and every served API version (Helm's

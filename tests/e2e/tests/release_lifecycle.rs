@@ -1,15 +1,17 @@
 //! Rollback, atomic recovery, long histories, dropped objects, k0rdent's
-//! ServiceTemplate verdict, concurrent operations and cancellation — the
-//! engine against a real kube-apiserver, with real helm where Helm itself
-//! breaks (to show the difference).
+//! ServiceTemplate verdict, concurrent operations, cancellation and waits
+//! that end (a hook object held by a finalizer nobody removes, put there by
+//! kubectl) — the engine against a real kube-apiserver, with real helm where
+//! Helm itself breaks (to show the difference).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
 use k0rdent_mcp::release::Status;
 use k0rdent_mcp::release::engine::{
     Control, EngineError, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseStore,
 };
+use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::{Value, json};
 
 mod support;
@@ -419,13 +421,19 @@ async fn cancelling_while_waiting_leaves_the_release_consistent() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         cancel.cancel();
+        Instant::now()
     };
-    let (result, ()) = tokio::join!(
+    let (result, cancelled_at) = tokio::join!(
         engine.upgrade_install(env.request("kgst-minio", "minio:14.1.3"), &control),
         canceller
     );
+    let stopped_after = cancelled_at.elapsed();
     let err = result.unwrap_err();
-    eprintln!("cancelled upgrade reports:\n{err}");
+    eprintln!(
+        "TIME-TO-STOP hook Job wait: {stopped_after:?} from cancel to the upgrade's return \
+         (rollback included)\ncancelled upgrade reports:\n{err}"
+    );
+    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
     assert!(matches!(err, EngineError::RolledBack { .. }), "{err}");
     assert!(matches!(err.root(), EngineError::Cancelled { .. }), "{err}");
     assert!(err.to_string().contains("cancelled by the caller"), "{err}");
@@ -455,4 +463,252 @@ async fn cancelling_while_waiting_leaves_the_release_consistent() {
         rows(&[(1, "failed")])
     );
     assert!(get_json(plane, &[ST, "nginx-1-0-0"]).is_none());
+}
+
+const FINALIZER: &str = "k0rdent.test/held-by-nobody";
+const OLD_JOB: &str = "verify-job-minio-14-1-2";
+
+fn hold_with_finalizer(plane: &ControlPlane, job: &str) {
+    let patch = json!({"metadata": {"finalizers": [FINALIZER]}}).to_string();
+    plane.kubectl(&[
+        "patch",
+        "jobs.batch",
+        job,
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+}
+
+fn resource_version(plane: &ControlPlane, args: &[&str]) -> Value {
+    get_json(plane, args).unwrap()["metadata"]["resourceVersion"].clone()
+}
+
+/// Revision 1 runs the verify Job of minio 14.1.2, revision 2 that of
+/// 14.1.3; the old Job is then held by a finalizer, so going back to 14.1.2
+/// must first delete a Job that never goes away.
+async fn two_revisions_and_a_held_job(env: &Env) {
+    let engine = env.engine();
+    for chart in ["minio:14.1.2", "minio:14.1.3"] {
+        engine
+            .upgrade_install(env.request("kgst-minio", chart), &quiet())
+            .await
+            .expect(chart);
+    }
+    hold_with_finalizer(&env.plane, OLD_JOB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_held_by_a_finalizer_fails_the_operation_within_the_timeout_naming_it() {
+    let Some(env) = start().await else {
+        return;
+    };
+    let plane = &env.plane;
+    let _controllers = plane.play_controllers("missing");
+    two_revisions_and_a_held_job(&env).await;
+    let old_template = resource_version(plane, &[ST, "minio-14-1-2"]);
+    let timeout = Duration::from_secs(3);
+    let engine = env.engine_with(EngineOptions {
+        timeout,
+        validation_timeout: Duration::from_secs(20),
+        ..EngineOptions::default()
+    });
+
+    let started = Instant::now();
+    let err = engine
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &quiet())
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    let text = err.to_string();
+    eprintln!("stuck delete ({timeout:?} timeout) reported after {took:?}:\n{text}");
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(
+        matches!(
+            err,
+            EngineError::RolledBack {
+                revision: 3,
+                rolled_back_to: 2,
+                rollback_revision: 4,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    for part in [
+        "kcm-system/Job/verify-job-minio-14-1-2 was still present 3s after it was deleted",
+        &format!("finalizer \"{FINALIZER}\" holds it"),
+        "fix: remove the finalizer",
+        "kubectl patch job.batch/verify-job-minio-14-1-2 -n kcm-system --type=merge",
+        "before-hook-creation",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+    assert_eq!(
+        statuses(&engine.history("kgst-minio", NS).await.unwrap()),
+        rows(&[
+            (1, "superseded"),
+            (2, "superseded"),
+            (3, "failed"),
+            (4, "deployed")
+        ])
+    );
+    let history = engine.history("kgst-minio", NS).await.unwrap();
+    assert_eq!(history[3].record.config["chart"], "minio:14.1.3");
+    // Revision 3's manifest was never applied: its template is untouched.
+    assert_eq!(resource_version(plane, &[ST, "minio-14-1-2"]), old_template);
+
+    // The fix the error names works: without the finalizer the Job goes and
+    // the same upgrade succeeds.
+    plane.kubectl(&[
+        "patch",
+        "jobs.batch",
+        OLD_JOB,
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    let out = engine
+        .upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &quiet())
+        .await
+        .expect("upgrade once the finalizer is removed");
+    assert_eq!((out.action, out.revision), (InstallAction::Upgraded, 5));
+
+    // A first install over a held hook object (left by an uninstall: hooks
+    // are not part of the manifest) fails, recorded, with nothing applied.
+    engine
+        .upgrade_install(env.request("kgst-nginx", "nginx:1.0.0"), &quiet())
+        .await
+        .expect("install nginx");
+    engine
+        .uninstall("kgst-nginx", NS, &quiet())
+        .await
+        .expect("uninstall nginx");
+    hold_with_finalizer(plane, "verify-job-nginx-1-0-0");
+    let kept_template = resource_version(plane, &[ST, "nginx-1-0-0"]);
+    let err = engine
+        .upgrade_install(env.request("kgst-nginx", "nginx:1.0.0"), &quiet())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, EngineError::Failed { revision: 1, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("kcm-system/Job/verify-job-nginx-1-0-0 was still present"),
+        "{text}"
+    );
+    assert_eq!(
+        statuses(&engine.history("kgst-nginx", NS).await.unwrap()),
+        rows(&[(1, "failed")])
+    );
+    assert_eq!(resource_version(plane, &[ST, "nginx-1-0-0"]), kept_template);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_stuck_before_hook_creation_delete_stops_at_once() {
+    let Some(env) = start().await else {
+        return;
+    };
+    let plane = &env.plane;
+    let _controllers = plane.play_controllers("missing");
+    two_revisions_and_a_held_job(&env).await;
+    // Long enough that only the cancellation can end the wait in time.
+    let engine = env.engine_with(EngineOptions {
+        timeout: Duration::from_secs(30),
+        validation_timeout: Duration::from_secs(20),
+        ..EngineOptions::default()
+    });
+    let control = Control::default();
+    let cancel = control.cancel.clone();
+    let canceller = async {
+        // Cancel once the delete is in progress and held.
+        while get_json(plane, &["jobs.batch", OLD_JOB])
+            .and_then(|job| job.pointer("/metadata/deletionTimestamp").cloned())
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cancel.cancel();
+        Instant::now()
+    };
+    let (result, cancelled_at) = tokio::join!(
+        engine.upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &control),
+        canceller
+    );
+    let stopped_after = cancelled_at.elapsed();
+    let err = result.unwrap_err();
+    eprintln!(
+        "TIME-TO-STOP stuck before-hook-creation delete: {stopped_after:?} from cancel to the \
+         upgrade's return (rollback included)\n{err}"
+    );
+    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
+    assert!(matches!(err, EngineError::RolledBack { .. }), "{err}");
+    assert!(matches!(err.root(), EngineError::Cancelled { .. }), "{err}");
+    assert!(
+        err.to_string().contains(
+            "cancelled by the caller during the wait for the deletion of kcm-system/Job/verify-job-minio-14-1-2"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        statuses(&engine.history("kgst-minio", NS).await.unwrap()),
+        rows(&[
+            (1, "superseded"),
+            (2, "superseded"),
+            (3, "failed"),
+            (4, "deployed")
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_service_template_verdict_wait_stops_at_once_and_keeps_the_release() {
+    let Some(env) = start().await else {
+        return;
+    };
+    let plane = &env.plane;
+    // No controllers: nothing ever validates the template. No verify Job,
+    // so the verdict is the only wait.
+    let engine = env.engine_with(EngineOptions {
+        validation_timeout: Duration::from_secs(60),
+        ..EngineOptions::default()
+    });
+    let mut request = env.request("kgst-nginx", "nginx:1.0.0");
+    request.values.insert("skipVerifyJob".into(), json!(true));
+    let control = Control::default();
+    let cancel = control.cancel.clone();
+    let canceller = async {
+        while get_json(plane, &[ST, "nginx-1-0-0"]).is_none() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cancel.cancel();
+        Instant::now()
+    };
+    let (result, cancelled_at) = tokio::join!(engine.upgrade_install(request, &control), canceller);
+    let stopped_after = cancelled_at.elapsed();
+    let out = result.expect("deployed: the verdict is reported, not required");
+    eprintln!(
+        "TIME-TO-STOP ServiceTemplate verdict wait: {stopped_after:?} from cancel to the install's return"
+    );
+    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
+    assert_eq!((out.action, out.revision), (InstallAction::Installed, 1));
+    let st = &out.service_templates[0];
+    assert_eq!((st.name.as_str(), st.valid), ("nginx-1-0-0", None));
+    assert_eq!(
+        st.note.as_deref(),
+        Some("the caller cancelled the wait for validation")
+    );
+    assert_eq!(
+        statuses(&engine.history("kgst-nginx", NS).await.unwrap()),
+        rows(&[(1, "deployed")])
+    );
 }

@@ -1,11 +1,15 @@
 //! What a caller can see and steer while an operation runs: progress steps
 //! (MCP progress notifications, CLI lines) and cancellation. Cancelling stops
-//! the *waits* (hook Jobs, ServiceTemplate validation); the operation then
-//! finishes the way a failure does, so the release is never half-applied.
+//! the *waits* (hook Jobs, before-hook-creation deletes, ServiceTemplate
+//! validation); the operation then finishes the way a failure does, so the
+//! release is never half-applied.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+
+use crate::cluster::WaitLimits;
 
 /// The steps of an install, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,7 +71,8 @@ impl Control {
         }
     }
 
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
+    /// A wait of at most `timeout` that this caller can cancel.
+    pub fn wait_limits(&self, timeout: Duration) -> WaitLimits {
+        WaitLimits::new(timeout, self.cancel.clone())
     }
 }

@@ -12,8 +12,10 @@ pub enum EngineError {
     Render(#[from] RenderFailure),
     #[error(transparent)]
     Documents(#[from] DocumentError),
+    /// Built through `From`, which turns the cluster layer's cancellation
+    /// into [`EngineError::Cancelled`].
     #[error(transparent)]
-    Cluster(#[from] ClusterError),
+    Cluster(ClusterError),
     #[error("release {release:?} in namespace {namespace:?}: {source}; fix: {fix}")]
     History {
         release: String,
@@ -97,6 +99,15 @@ pub enum EngineError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<ClusterError> for EngineError {
+    fn from(err: ClusterError) -> Self {
+        match err {
+            ClusterError::Cancelled { during } => EngineError::Cancelled { during },
+            other => EngineError::Cluster(other),
+        }
+    }
 }
 
 impl EngineError {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cluster::{Cluster, JobOutcome, ObjectKey, wait_for_job};
+use crate::cluster::{Cluster, ClusterError, JobOutcome, ObjectKey, wait_for_job};
 use crate::release::{HookEvent, HookPhase, RecordTime, ReleaseRecord, delete_policy};
 
 use super::clock;
@@ -44,6 +44,7 @@ impl HookRun<'_> {
                 format!("running {} {} hook(s)", order.len(), event.as_str()),
             );
         }
+        let limits = self.control.wait_limits(self.timeout);
         let mut succeeded: Vec<(usize, ObjectKey)> = Vec::new();
         for &i in &order {
             let hook = record.hooks[i].clone();
@@ -58,7 +59,15 @@ impl HookRun<'_> {
             let key = self.cluster.key_for(&mut object, &record.namespace).await?;
             let has = |policy: &str| hook.delete_policies.iter().any(|p| p == policy);
             if has(delete_policy::BEFORE_HOOK_CREATION) && hook.kind != NEVER_DELETED {
-                self.cluster.delete_and_wait(&key, self.timeout).await?;
+                self.cluster
+                    .delete_and_wait(&key, &limits)
+                    .await
+                    .map_err(|e| match e {
+                        ClusterError::Cancelled { .. } => EngineError::from(e),
+                        stuck => fail(format!(
+                            "the previous hook object could not be removed (before-hook-creation): {stuck}"
+                        )),
+                    })?;
             }
             record.hooks[i].last_run.started_at = RecordTime::At(clock::now());
             record.hooks[i].last_run.completed_at = RecordTime::Absent;
@@ -78,16 +87,10 @@ impl HookRun<'_> {
                         Step::VerifyJob,
                         format!("waiting for Job {ns}/{} ({})", key.name, hook.path),
                     );
-                    let waited = tokio::select! {
-                        outcome = wait_for_job(self.cluster, &ns, &key.name, self.timeout) => Some(outcome?),
-                        () = self.control.cancel.cancelled() => None,
-                    };
-                    match waited {
-                        None => Err(EngineError::Cancelled {
-                            during: format!("the wait for Job {ns}/{}", key.name),
-                        }),
-                        Some(JobOutcome::Complete) => Ok(()),
-                        Some(failed @ JobOutcome::Failed { .. }) => {
+                    match wait_for_job(self.cluster, &ns, &key.name, &limits).await {
+                        Err(e) => Err(EngineError::from(e)),
+                        Ok(JobOutcome::Complete) => Ok(()),
+                        Ok(failed @ JobOutcome::Failed { .. }) => {
                             let JobOutcome::Failed {
                                 reason, message, ..
                             } = &failed
@@ -102,7 +105,7 @@ impl HookRun<'_> {
                                 key.name
                             )))
                         }
-                        Some(timed_out @ JobOutcome::TimedOut { .. }) => Err(fail(format!(
+                        Ok(timed_out @ JobOutcome::TimedOut { .. }) => Err(fail(format!(
                             "job {} did not finish within {}s\n{}\nfix: check that the cluster runs Jobs \
                              (controllers, image pulls) or raise the hook timeout",
                             key.name,

@@ -253,13 +253,8 @@ impl ReleaseEngine<'_> {
             let mut object = doc.object;
             keys.push(self.cluster.key_for(&mut object, &record.namespace).await?);
         }
-        wait_for_validity(
-            self.cluster,
-            &keys,
-            self.options.validation_timeout,
-            control,
-        )
-        .await
+        let limits = control.wait_limits(self.options.validation_timeout);
+        wait_for_validity(self.cluster, &keys, &limits, control).await
     }
 }
 

@@ -63,7 +63,8 @@ pub use validity::{
 pub struct EngineOptions {
     /// `--history-max` (0 = unlimited).
     pub max_history: usize,
-    /// `--timeout`: per hook wait and per delete wait.
+    /// `--timeout`: per hook wait and per delete wait (each also ends when
+    /// the caller cancels).
     pub timeout: Duration,
     /// `.Capabilities.HelmVersion` for templates.
     pub helm_version: String,

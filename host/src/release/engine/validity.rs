@@ -4,12 +4,12 @@
 //! "webhook rejected" reports users see later, so the engine waits for it,
 //! bounded, and reports it in full.
 
-use std::time::Duration;
+use std::sync::Mutex;
 
+use kube::api::DynamicObject;
 use serde::Serialize;
-use tokio::time::Instant;
 
-use crate::cluster::{Backoff, Cluster, ObjectKey};
+use crate::cluster::{Cluster, ObjectKey, WaitEnd, WaitLimits, await_condition};
 
 use super::control::{Control, Step};
 use super::error::EngineError;
@@ -37,12 +37,13 @@ pub fn is_service_template(key: &ObjectKey) -> bool {
             .is_some_and(|(group, _)| group == SERVICE_TEMPLATE_GROUP)
 }
 
-/// Reads `status.valid` of every ServiceTemplate in `keys` until each has one
-/// or `timeout` passes.
+/// Reads `status.valid` of every ServiceTemplate in `keys` until each has one,
+/// the wait's deadline passes or the caller cancels; the undecided ones then
+/// carry a note saying which.
 pub(super) async fn wait_for_validity(
     cluster: &Cluster,
     keys: &[ObjectKey],
-    timeout: Duration,
+    limits: &WaitLimits,
     control: &Control,
 ) -> Result<Vec<TemplateValidity>, EngineError> {
     let keys: Vec<&ObjectKey> = keys.iter().filter(|k| is_service_template(k)).collect();
@@ -56,65 +57,58 @@ pub(super) async fn wait_for_validity(
             keys.len()
         ),
     );
-    let deadline = Instant::now() + timeout;
-    let mut out: Vec<Option<TemplateValidity>> = vec![None; keys.len()];
-    // k0rdent validates within a second or so; look soon, then back off.
-    let mut backoff = Backoff::new();
-    loop {
-        for (slot, key) in out.iter_mut().zip(&keys) {
-            if slot.is_some() {
+    // Verdicts found so far: a look reads only the undecided templates, and
+    // what it found survives a wait that ends mid-look.
+    let found: Mutex<Vec<Option<TemplateValidity>>> = Mutex::new(vec![None; keys.len()]);
+    let look = || async {
+        for (i, key) in keys.iter().enumerate() {
+            if found.lock().unwrap()[i].is_some() {
                 continue;
             }
-            let Some(live) = cluster.get(key).await? else {
-                continue;
-            };
-            let status = live.data.get("status");
-            if let Some(valid) = status
-                .and_then(|s| s.get("valid"))
-                .and_then(|v| v.as_bool())
-            {
-                *slot = Some(TemplateValidity {
-                    name: key.name.clone(),
-                    namespace: key.namespace.clone().unwrap_or_default(),
-                    valid: Some(valid),
-                    validation_error: status
-                        .and_then(|s| s.get("validationError"))
-                        .and_then(|v| v.as_str())
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_string),
-                    note: None,
-                });
+            if let Some(verdict) = cluster.get(key).await?.and_then(|live| verdict(key, &live)) {
+                found.lock().unwrap()[i] = Some(verdict);
             }
         }
-        if out.iter().all(Option::is_some) {
-            break;
-        }
-        let note = if control.is_cancelled() {
-            Some("the caller cancelled the wait for validation".to_string())
-        } else if Instant::now() >= deadline {
-            Some(format!(
-                "not validated within {}s; is the k0rdent controller running? (kubectl get servicetemplate -n <namespace>)",
-                timeout.as_secs()
-            ))
-        } else {
-            None
-        };
-        if let Some(note) = note {
-            for (slot, key) in out.iter_mut().zip(&keys) {
-                slot.get_or_insert_with(|| TemplateValidity {
-                    name: key.name.clone(),
-                    namespace: key.namespace.clone().unwrap_or_default(),
-                    valid: None,
-                    validation_error: None,
-                    note: Some(note.clone()),
-                });
-            }
-            break;
-        }
-        tokio::select! {
-            () = backoff.sleep() => {}
-            () = control.cancel.cancelled() => {}
-        }
-    }
-    Ok(out.into_iter().flatten().collect())
+        let all = found.lock().unwrap().iter().all(Option::is_some);
+        Ok::<_, EngineError>(all.then_some(()))
+    };
+    let note = match await_condition(limits, look).await? {
+        WaitEnd::Met(()) => None,
+        WaitEnd::Cancelled => Some("the caller cancelled the wait for validation".to_string()),
+        WaitEnd::TimedOut => Some(format!(
+            "not validated within {}s; is the k0rdent controller running? (kubectl get servicetemplate -n <namespace>)",
+            limits.timeout.as_secs()
+        )),
+    };
+    let found = found.into_inner().unwrap();
+    Ok(found
+        .into_iter()
+        .zip(&keys)
+        .map(|(slot, key)| {
+            slot.unwrap_or_else(|| TemplateValidity {
+                name: key.name.clone(),
+                namespace: key.namespace.clone().unwrap_or_default(),
+                valid: None,
+                validation_error: None,
+                note: note.clone(),
+            })
+        })
+        .collect())
+}
+
+/// k0rdent's verdict on `live`, `None` while `status.valid` is unset.
+fn verdict(key: &ObjectKey, live: &DynamicObject) -> Option<TemplateValidity> {
+    let status = live.data.get("status")?;
+    let valid = status.get("valid")?.as_bool()?;
+    Some(TemplateValidity {
+        name: key.name.clone(),
+        namespace: key.namespace.clone().unwrap_or_default(),
+        valid: Some(valid),
+        validation_error: status
+            .get("validationError")
+            .and_then(|v| v.as_str())
+            .filter(|e| !e.is_empty())
+            .map(str::to_string),
+        note: None,
+    })
 }
