@@ -12,6 +12,7 @@ use k0rdent_mcp::release::engine::{
     Control, EngineError, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseStore,
 };
 use k0rdent_test_harness::cluster::ControlPlane;
+use k0rdent_test_harness::controllers::PlayedControllers;
 use serde_json::{Value, json};
 
 mod support;
@@ -414,29 +415,19 @@ async fn cancelling_while_waiting_leaves_the_release_consistent() {
     }
     // No Job controller now: the verify Job of the upgrade never finishes.
     let control = Control::default();
-    let cancel = control.cancel.clone();
-    let canceller = async {
-        let job = "verify-job-minio-14-1-3";
-        while get_json(plane, &["jobs.batch", job]).is_none() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        cancel.cancel();
-        Instant::now()
-    };
-    let (result, cancelled_at) = tokio::join!(
+    let (result, stopped_after) = cancelled_once(
+        "hook Job wait (upgrade, rollback included)",
+        &control,
+        || get_json(plane, &["jobs.batch", "verify-job-minio-14-1-3"]).is_some(),
         engine.upgrade_install(env.request("kgst-minio", "minio:14.1.3"), &control),
-        canceller
-    );
-    let stopped_after = cancelled_at.elapsed();
+    )
+    .await;
     let err = result.unwrap_err();
-    eprintln!(
-        "TIME-TO-STOP hook Job wait: {stopped_after:?} from cancel to the upgrade's return \
-         (rollback included)\ncancelled upgrade reports:\n{err}"
+    assert_cancelled_and_rolled_back(
+        &err,
+        stopped_after,
+        "the wait for Job kcm-system/verify-job-minio-14-1-3",
     );
-    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
-    assert!(matches!(err, EngineError::RolledBack { .. }), "{err}");
-    assert!(matches!(err.root(), EngineError::Cancelled { .. }), "{err}");
-    assert!(err.to_string().contains("cancelled by the caller"), "{err}");
     let history = engine.history("kgst-minio", NS).await.unwrap();
     assert_eq!(
         statuses(&history),
@@ -468,6 +459,42 @@ async fn cancelling_while_waiting_leaves_the_release_consistent() {
 const FINALIZER: &str = "k0rdent.test/held-by-nobody";
 const OLD_JOB: &str = "verify-job-minio-14-1-2";
 
+/// Runs `operation` and cancels `control` once `ready` holds; returns what
+/// the operation returned and how long after the cancel it did, printed as
+/// the `TIME-TO-STOP` figures docs/release-engine.md quotes.
+async fn cancelled_once<T>(
+    what: &str,
+    control: &Control,
+    ready: impl Fn() -> bool,
+    operation: impl std::future::Future<Output = T>,
+) -> (T, Duration) {
+    let canceller = async {
+        while !ready() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        control.cancel.cancel();
+        Instant::now()
+    };
+    let (result, cancelled_at) = tokio::join!(operation, canceller);
+    let stopped_after = cancelled_at.elapsed();
+    eprintln!("TIME-TO-STOP {what}: {stopped_after:?} from cancel to the operation's return");
+    (result, stopped_after)
+}
+
+/// The upgrade stopped within a second of the cancel, during `wait`, and was
+/// rolled back.
+fn assert_cancelled_and_rolled_back(err: &EngineError, stopped_after: Duration, wait: &str) {
+    eprintln!("cancelled upgrade reports:\n{err}");
+    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
+    assert!(matches!(err, EngineError::RolledBack { .. }), "{err}");
+    assert!(matches!(err.root(), EngineError::Cancelled { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("cancelled by the caller during {wait}")),
+        "{err}"
+    );
+}
+
 fn hold_with_finalizer(plane: &ControlPlane, job: &str) {
     let patch = json!({"metadata": {"finalizers": [FINALIZER]}}).to_string();
     plane.kubectl(&[
@@ -486,10 +513,15 @@ fn resource_version(plane: &ControlPlane, args: &[&str]) -> Value {
     get_json(plane, args).unwrap()["metadata"]["resourceVersion"].clone()
 }
 
-/// Revision 1 runs the verify Job of minio 14.1.2, revision 2 that of
-/// 14.1.3; the old Job is then held by a finalizer, so going back to 14.1.2
-/// must first delete a Job that never goes away.
-async fn two_revisions_and_a_held_job(env: &Env) {
+/// A control plane (Jobs and templates played) where revision 1 ran the
+/// verify Job of minio 14.1.2 and revision 2 that of 14.1.3; the old Job is
+/// then held by a finalizer, so going back to 14.1.2 must first delete a Job
+/// that never goes away. The engine waits at most `timeout`.
+async fn with_a_held_hook_job(
+    timeout: Duration,
+) -> Option<(Env, PlayedControllers, EngineOptions)> {
+    let env = start().await?;
+    let controllers = env.plane.play_controllers("missing");
     let engine = env.engine();
     for chart in ["minio:14.1.2", "minio:14.1.3"] {
         engine
@@ -498,23 +530,37 @@ async fn two_revisions_and_a_held_job(env: &Env) {
             .expect(chart);
     }
     hold_with_finalizer(&env.plane, OLD_JOB);
+    let options = EngineOptions {
+        timeout,
+        validation_timeout: Duration::from_secs(20),
+        ..EngineOptions::default()
+    };
+    Some((env, controllers, options))
+}
+
+/// Revision 3 (back to 14.1.2) failed and revision 4 rolled back to 2.
+fn assert_rolled_back_past_the_held_job(history: &[k0rdent_mcp::release::StoredRelease]) {
+    assert_eq!(
+        statuses(history),
+        rows(&[
+            (1, "superseded"),
+            (2, "superseded"),
+            (3, "failed"),
+            (4, "deployed")
+        ])
+    );
+    assert_eq!(history[3].record.config["chart"], "minio:14.1.3");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hook_held_by_a_finalizer_fails_the_operation_within_the_timeout_naming_it() {
-    let Some(env) = start().await else {
+    let timeout = Duration::from_secs(3);
+    let Some((env, _controllers, options)) = with_a_held_hook_job(timeout).await else {
         return;
     };
     let plane = &env.plane;
-    let _controllers = plane.play_controllers("missing");
-    two_revisions_and_a_held_job(&env).await;
     let old_template = resource_version(plane, &[ST, "minio-14-1-2"]);
-    let timeout = Duration::from_secs(3);
-    let engine = env.engine_with(EngineOptions {
-        timeout,
-        validation_timeout: Duration::from_secs(20),
-        ..EngineOptions::default()
-    });
+    let engine = env.engine_with(options);
 
     let started = Instant::now();
     let err = engine
@@ -549,17 +595,7 @@ async fn a_hook_held_by_a_finalizer_fails_the_operation_within_the_timeout_namin
     ] {
         assert!(text.contains(part), "missing {part:?} in:\n{text}");
     }
-    assert_eq!(
-        statuses(&engine.history("kgst-minio", NS).await.unwrap()),
-        rows(&[
-            (1, "superseded"),
-            (2, "superseded"),
-            (3, "failed"),
-            (4, "deployed")
-        ])
-    );
-    let history = engine.history("kgst-minio", NS).await.unwrap();
-    assert_eq!(history[3].record.config["chart"], "minio:14.1.3");
+    assert_rolled_back_past_the_held_job(&engine.history("kgst-minio", NS).await.unwrap());
     // Revision 3's manifest was never applied: its template is untouched.
     assert_eq!(resource_version(plane, &[ST, "minio-14-1-2"]), old_template);
 
@@ -615,59 +651,32 @@ async fn a_hook_held_by_a_finalizer_fails_the_operation_within_the_timeout_namin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_stuck_before_hook_creation_delete_stops_at_once() {
-    let Some(env) = start().await else {
+    // Long enough that only the cancellation can end the wait in time.
+    let Some((env, _controllers, options)) = with_a_held_hook_job(Duration::from_secs(30)).await
+    else {
         return;
     };
     let plane = &env.plane;
-    let _controllers = plane.play_controllers("missing");
-    two_revisions_and_a_held_job(&env).await;
-    // Long enough that only the cancellation can end the wait in time.
-    let engine = env.engine_with(EngineOptions {
-        timeout: Duration::from_secs(30),
-        validation_timeout: Duration::from_secs(20),
-        ..EngineOptions::default()
-    });
+    let engine = env.engine_with(options);
     let control = Control::default();
-    let cancel = control.cancel.clone();
-    let canceller = async {
-        // Cancel once the delete is in progress and held.
-        while get_json(plane, &["jobs.batch", OLD_JOB])
-            .and_then(|job| job.pointer("/metadata/deletionTimestamp").cloned())
-            .is_none()
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        cancel.cancel();
-        Instant::now()
+    let held = || {
+        get_json(plane, &["jobs.batch", OLD_JOB])
+            .is_some_and(|job| job.pointer("/metadata/deletionTimestamp").is_some())
     };
-    let (result, cancelled_at) = tokio::join!(
+    let (result, stopped_after) = cancelled_once(
+        "stuck before-hook-creation delete (upgrade, rollback included)",
+        &control,
+        held,
         engine.upgrade_install(env.request("kgst-minio", "minio:14.1.2"), &control),
-        canceller
-    );
-    let stopped_after = cancelled_at.elapsed();
+    )
+    .await;
     let err = result.unwrap_err();
-    eprintln!(
-        "TIME-TO-STOP stuck before-hook-creation delete: {stopped_after:?} from cancel to the \
-         upgrade's return (rollback included)\n{err}"
+    assert_cancelled_and_rolled_back(
+        &err,
+        stopped_after,
+        "the wait for the deletion of kcm-system/Job/verify-job-minio-14-1-2",
     );
-    assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
-    assert!(matches!(err, EngineError::RolledBack { .. }), "{err}");
-    assert!(matches!(err.root(), EngineError::Cancelled { .. }), "{err}");
-    assert!(
-        err.to_string().contains(
-            "cancelled by the caller during the wait for the deletion of kcm-system/Job/verify-job-minio-14-1-2"
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        statuses(&engine.history("kgst-minio", NS).await.unwrap()),
-        rows(&[
-            (1, "superseded"),
-            (2, "superseded"),
-            (3, "failed"),
-            (4, "deployed")
-        ])
-    );
+    assert_rolled_back_past_the_held_job(&engine.history("kgst-minio", NS).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -685,20 +694,14 @@ async fn cancelling_the_service_template_verdict_wait_stops_at_once_and_keeps_th
     let mut request = env.request("kgst-nginx", "nginx:1.0.0");
     request.values.insert("skipVerifyJob".into(), json!(true));
     let control = Control::default();
-    let cancel = control.cancel.clone();
-    let canceller = async {
-        while get_json(plane, &[ST, "nginx-1-0-0"]).is_none() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        cancel.cancel();
-        Instant::now()
-    };
-    let (result, cancelled_at) = tokio::join!(engine.upgrade_install(request, &control), canceller);
-    let stopped_after = cancelled_at.elapsed();
+    let (result, stopped_after) = cancelled_once(
+        "ServiceTemplate verdict wait (install)",
+        &control,
+        || get_json(plane, &[ST, "nginx-1-0-0"]).is_some(),
+        engine.upgrade_install(request, &control),
+    )
+    .await;
     let out = result.expect("deployed: the verdict is reported, not required");
-    eprintln!(
-        "TIME-TO-STOP ServiceTemplate verdict wait: {stopped_after:?} from cancel to the install's return"
-    );
     assert!(stopped_after < Duration::from_secs(1), "{stopped_after:?}");
     assert_eq!((out.action, out.revision), (InstallAction::Installed, 1));
     let st = &out.service_templates[0];
