@@ -102,6 +102,9 @@ impl ClusterError {
     }
 }
 
+/// Most finalizers a stuck-delete error lists.
+const FINALIZERS_NAMED: usize = 5;
+
 /// `ns/Kind/name was still present 5s after it was deleted: finalizer
 /// "x" holds it; fix: …`, with the kubectl command that removes the
 /// finalizers (finalizer names are quoted: any client may set them).
@@ -114,7 +117,15 @@ fn stuck_deleting(object: &ObjectKey, finalizers: &[String], seconds: u64) -> St
              is still in progress); fix: check it (kubectl get {resource}{ns} -o yaml) and retry"
         );
     }
-    let named: Vec<String> = finalizers.iter().map(|f| quote(f)).collect();
+    // Any client can add finalizers; a handful names the culprit.
+    let mut named: Vec<String> = finalizers
+        .iter()
+        .take(FINALIZERS_NAMED)
+        .map(|f| quote(f))
+        .collect();
+    if finalizers.len() > FINALIZERS_NAMED {
+        named.push(format!("and {} more", finalizers.len() - FINALIZERS_NAMED));
+    }
     let noun = if finalizers.len() == 1 {
         "finalizer"
     } else {
@@ -131,4 +142,42 @@ fn stuck_deleting(object: &ObjectKey, finalizers: &[String], seconds: u64) -> St
             "hold"
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> ObjectKey {
+        ObjectKey {
+            api_version: "batch/v1".into(),
+            kind: "Job".into(),
+            namespace: Some("kcm-system".into()),
+            name: "verify".into(),
+        }
+    }
+
+    #[test]
+    fn a_stuck_delete_names_the_object_its_finalizers_and_the_command_that_frees_it() {
+        let text = stuck_deleting(&job(), &["example.com/\u{1b}[31mred".into()], 3);
+        assert!(
+            text.starts_with("kcm-system/Job/verify was still present 3s after it was deleted: finalizer \"example.com/\\u{1b}[31mred\" holds it"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubectl patch job.batch/verify -n kcm-system --type=merge"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_finalizers_is_cut_to_a_few() {
+        let many: Vec<String> = (0..1000).map(|i| format!("f.example/{i}")).collect();
+        let text = stuck_deleting(&job(), &many, 3);
+        assert!(
+            text.contains("\"f.example/4\", and 995 more hold it"),
+            "{text}"
+        );
+        assert!(!text.contains("f.example/5\""), "{text}");
+    }
 }
