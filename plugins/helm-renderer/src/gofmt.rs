@@ -342,6 +342,22 @@ fn format_value(v: &Value, verb: char, spec: &Spec) -> String {
             _ => bad_verb(verb, v),
         },
         Value::Float(f) => format_float(*f, verb, spec),
+        // Go's fmtComplex: both parts with the float verb, the imaginary one always signed,
+        // the width applying to each part.
+        Value::Complex(re, im) => match verb {
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E' => {
+                let signed = Spec {
+                    plus: true,
+                    ..*spec
+                };
+                format!(
+                    "({}{}i)",
+                    format_float(*re, verb, spec),
+                    format_float(*im, verb, &signed)
+                )
+            }
+            _ => bad_verb(verb, v),
+        },
         Value::String(s) => format_string(s, verb, spec),
         Value::List(items) => {
             let inner: Vec<String> = items

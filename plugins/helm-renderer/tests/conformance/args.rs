@@ -103,7 +103,7 @@ fn to_json(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", entries.join(","))
         }
-        other => helm_renderer::json::encode(other, false, None),
+        other => helm_renderer::json::encode(other, false, None).expect("values are JSON"),
     }
 }
 
