@@ -113,6 +113,19 @@ impl Value {
         }
     }
 
+    /// The elements of any Go slice a template can hold: `[]interface{}` or Helm's
+    /// `VersionSet` (a `[]string` with a `Has` method), which Sprig's reflection treats alike.
+    pub fn slice_items(&self) -> Option<Rc<Vec<Value>>> {
+        match self {
+            Value::List(l) => Some(l.clone()),
+            Value::Object(o) => match &**o {
+                Object::VersionSet(v) => Some(Rc::new(v.iter().map(|s| Value::str(s)).collect())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),

@@ -131,6 +131,7 @@ pub fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) | Value::StringMap(_) => "map",
+        Value::Object(_) if v.slice_items().is_some() => "slice",
         Value::Object(_) => "struct",
     }
 }
