@@ -127,11 +127,22 @@ fn format_float_g_prec(f: f64, prec: usize) -> String {
     }
 }
 
-/// Go's `strconv.Quote`.
-pub fn quote(s: &str) -> String {
+/// `s` in double quotes, each character written by `escape` or, when it returns false, as is.
+pub fn quote_with(s: &str, escape: impl Fn(char, &mut String) -> bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
+        if !escape(c, &mut out) {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub fn quote(s: &str) -> String {
+    quote_with(s, |c, out| {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -152,11 +163,10 @@ pub fn quote(s: &str) -> String {
                     out.push_str(&format!("\\U{:08x}", c as u32))
                 }
             }
-            c => out.push(c),
+            _ => return false,
         }
-    }
-    out.push('"');
-    out
+        true
+    })
 }
 
 /// Largest printf width/precision honoured.

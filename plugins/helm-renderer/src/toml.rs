@@ -78,9 +78,7 @@ fn key_part(k: &str) -> String {
 
 /// TOML basic string: only quotes, backslashes and control characters are escaped.
 fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
+    gofmt::quote_with(s, |c, out| {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -92,11 +90,10 @@ fn quote(s: &str) -> String {
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
-            c => out.push(c),
+            _ => return false,
         }
-    }
-    out.push('"');
-    out
+        true
+    })
 }
 
 fn float(f: f64) -> String {
