@@ -5,18 +5,15 @@ use std::path::Path;
 
 use clap::Args;
 
+use crate::capabilities::{self, DEFAULT_KUBE_VERSION};
 use crate::chart::{ArchiveLimits, Chart, load_chart_path};
 use crate::cli_chart::RegistryArgs;
 use crate::config::PluginArgs;
 use crate::oci::ChartRef;
-use crate::plugin::contract::{Capabilities, ReleaseInfo};
+use crate::plugin::contract::ReleaseInfo;
 use crate::plugin::selection::PluginSet;
 use crate::render::{RenderMode, RenderRequest, helm_template_text, render_with};
 use crate::values::ValueArgs;
-
-/// The Kubernetes version `.Capabilities.KubeVersion` reports unless told otherwise
-/// (what helm v4.1.4 assumes without a cluster).
-pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
@@ -32,7 +29,8 @@ pub struct TemplateArgs {
     /// Kubernetes version for `.Capabilities.KubeVersion`.
     #[arg(long = "kube-version", default_value = DEFAULT_KUBE_VERSION)]
     pub kube_version: String,
-    /// Extra API versions for `.Capabilities.APIVersions` (repeatable).
+    /// API versions for `.Capabilities.APIVersions` besides Helm's built-in set (repeatable,
+    /// comma-separated; `group/version` or `group/version/Kind`).
     #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
     pub api_versions: Vec<String>,
     /// Render as an upgrade rather than an install.
@@ -86,8 +84,6 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
     };
     let user_values = args.values.merge().map_err(anyhow::Error::msg)?;
     let chart = load_chart_arg(&chart_arg, args.version.as_deref(), &args.registry).await?;
-    let mut api_versions = vec!["v1".to_string()];
-    api_versions.extend(args.api_versions);
     let request = RenderRequest {
         chart: &chart,
         release: ReleaseInfo {
@@ -99,11 +95,7 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
             service: "Helm".into(),
         },
         user_values,
-        capabilities: Capabilities {
-            kube_version: args.kube_version,
-            api_versions,
-            helm_version: "v4.1.4".into(),
-        },
+        capabilities: capabilities::offline(args.kube_version, args.api_versions),
     };
     // Plugin calls are CPU-bound; keep them off the async workers.
     let mode = if args.deterministic {

@@ -1,6 +1,7 @@
 //! k0rdent-mcp: installs k0rdent catalog apps through the kgst Helm chart,
 //! with rendering and values validation in sandboxed WebAssembly plugins.
 
+pub mod capabilities;
 pub mod catalog;
 pub mod chart;
 pub mod cli_chart;

@@ -11,7 +11,7 @@ use super::context::Context;
 use crate::catalog::DEFAULT_REPOSITORY;
 use crate::chart::{ArchiveLimits, Chart};
 use crate::oci::ChartRef;
-use crate::plugin::contract::{Capabilities, ReleaseInfo};
+use crate::plugin::contract::ReleaseInfo;
 use crate::render::{RenderRequest, Rendered, render};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -269,11 +269,10 @@ pub fn render_prepared(
             service: "Helm".into(),
         },
         user_values: prepared.values.clone(),
-        capabilities: Capabilities {
-            kube_version: crate::cli_template::DEFAULT_KUBE_VERSION.into(),
-            api_versions: vec!["v1".into(), "k0rdent.mirantis.com/v1beta1".into()],
-            helm_version: "v4.1.4".into(),
-        },
+        capabilities: crate::capabilities::offline(
+            crate::capabilities::DEFAULT_KUBE_VERSION.into(),
+            vec!["k0rdent.mirantis.com/v1beta1".into()],
+        ),
     };
     tokio::task::block_in_place(|| render(&context.plugins, request)).map_err(|e| e.to_string())
 }

@@ -7,6 +7,7 @@ mod cache_trust;
 mod cli;
 mod contract_versions;
 mod render_entropy;
+mod render_fidelity;
 mod validator_choice;
 
 use std::path::{Path, PathBuf};

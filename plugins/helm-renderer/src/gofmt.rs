@@ -127,11 +127,22 @@ fn format_float_g_prec(f: f64, prec: usize) -> String {
     }
 }
 
-/// Go's `strconv.Quote`.
-pub fn quote(s: &str) -> String {
+/// `s` in double quotes, each character written by `escape` or, when it returns false, as is.
+pub fn quote_with(s: &str, escape: impl Fn(char, &mut String) -> bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
+        if !escape(c, &mut out) {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.Quote`.
+pub fn quote(s: &str) -> String {
+    quote_with(s, |c, out| {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -152,11 +163,10 @@ pub fn quote(s: &str) -> String {
                     out.push_str(&format!("\\U{:08x}", c as u32))
                 }
             }
-            c => out.push(c),
+            _ => return false,
         }
-    }
-    out.push('"');
-    out
+        true
+    })
 }
 
 /// Largest printf width/precision honoured.
@@ -342,6 +352,22 @@ fn format_value(v: &Value, verb: char, spec: &Spec) -> String {
             _ => bad_verb(verb, v),
         },
         Value::Float(f) => format_float(*f, verb, spec),
+        // Go's fmtComplex: both parts with the float verb, the imaginary one always signed,
+        // the width applying to each part.
+        Value::Complex(re, im) => match verb {
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E' => {
+                let signed = Spec {
+                    plus: true,
+                    ..*spec
+                };
+                format!(
+                    "({}{}i)",
+                    format_float(*re, verb, spec),
+                    format_float(*im, verb, &signed)
+                )
+            }
+            _ => bad_verb(verb, v),
+        },
         Value::String(s) => format_string(s, verb, spec),
         Value::List(items) => {
             let inner: Vec<String> = items

@@ -4,11 +4,18 @@
 use crate::gofmt;
 use crate::value::Value;
 
+/// encoding/json's error for the one kind of value templates can make but JSON cannot hold.
+pub const UNSUPPORTED_COMPLEX: &str = "json: unsupported type: complex128";
+
 /// Encodes `v`; `indent` gives `json.MarshalIndent` output.
-pub fn encode(v: &Value, escape_html: bool, indent: Option<&str>) -> String {
+pub fn encode(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<String, &'static str> {
+    let v = v.to_plain();
+    if v.contains_complex() {
+        return Err(UNSUPPORTED_COMPLEX);
+    }
     let mut out = String::new();
-    write(&v.to_plain(), escape_html, indent, 0, &mut out);
-    out
+    write(&v, escape_html, indent, 0, &mut out);
+    Ok(out)
 }
 
 fn newline(out: &mut String, indent: Option<&str>, level: usize) {
@@ -26,6 +33,8 @@ fn write(v: &Value, escape_html: bool, indent: Option<&str>, level: usize, out: 
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&gofmt::format_float_json(*f)),
+        // Not reached: `encode` refuses complex values before writing anything.
+        Value::Complex(..) => out.push_str(&v.to_go_string()),
         Value::String(s) => write_str(s, escape_html, out),
         Value::List(l) => {
             out.push('[');

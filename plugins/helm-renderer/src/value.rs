@@ -25,6 +25,8 @@ pub enum Value {
     /// Any Go integer kind (`int` from literals, `int64` from `--set`).
     Int(i64),
     Float(f64),
+    /// complex128, only ever made by imaginary/complex literals (`2i`, `1+2i`).
+    Complex(f64, f64),
     String(Rc<str>),
     /// `[]interface{}` (and `[]string`, which templates cannot tell apart).
     List(Rc<Vec<Value>>),
@@ -97,6 +99,33 @@ impl Value {
         self.with_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
+    /// Whether a complex128 sits anywhere inside: encoding/json refuses the whole value then.
+    pub fn contains_complex(&self) -> bool {
+        match self {
+            Value::Complex(..) => true,
+            Value::List(items) => items.iter().any(Value::contains_complex),
+            Value::Map(_) | Value::StringMap(_) => self
+                .map_entries()
+                .unwrap_or_default()
+                .iter()
+                .any(|(_, v)| v.contains_complex()),
+            _ => false,
+        }
+    }
+
+    /// The elements of any Go slice a template can hold: `[]interface{}` or Helm's
+    /// `VersionSet` (a `[]string` with a `Has` method), which Sprig's reflection treats alike.
+    pub fn slice_items(&self) -> Option<Rc<Vec<Value>>> {
+        match self {
+            Value::List(l) => Some(l.clone()),
+            Value::Object(o) => match &**o {
+                Object::VersionSet(v) => Some(Rc::new(v.iter().map(|s| Value::str(s)).collect())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),
@@ -111,6 +140,7 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
@@ -126,6 +156,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Float(_) => "float64",
+            Value::Complex(..) => "complex128",
             Value::String(_) => "string",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
@@ -160,6 +191,12 @@ impl Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&gofmt::format_float_g(*f)),
+            Value::Complex(re, im) => {
+                // Go's %v: `(1+2i)`, the imaginary part always signed.
+                let im = gofmt::format_float_g(*im);
+                let sign = if im.starts_with(['-', '+']) { "" } else { "+" };
+                out.push_str(&format!("({}{sign}{im}i)", gofmt::format_float_g(*re)));
+            }
             Value::String(s) => out.push_str(s),
             Value::List(items) => {
                 out.push('[');
@@ -322,6 +359,7 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))

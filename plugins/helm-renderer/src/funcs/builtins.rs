@@ -101,6 +101,7 @@ enum Kind {
     Bool,
     Int,
     Float,
+    Complex,
     String,
     Other,
 }
@@ -111,6 +112,7 @@ fn basic_kind(v: &Value) -> Kind {
         Value::Bool(_) => Kind::Bool,
         Value::Int(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
+        Value::Complex(..) => Kind::Complex,
         Value::String(_) => Kind::String,
         _ => Kind::Other,
     }
@@ -139,6 +141,7 @@ pub fn eq(a: &[Value]) -> FuncResult {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Int(x), Value::Int(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
+                (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Nil, Value::Nil) => true,
                 _ if first.go_type() == other.go_type() => {
@@ -168,7 +171,8 @@ pub fn eq(a: &[Value]) -> FuncResult {
 
 fn lt(x: &Value, y: &Value) -> Result<bool, String> {
     let (k1, k2) = (basic_kind(x), basic_kind(y));
-    if matches!(k1, Kind::Invalid | Kind::Other) || matches!(k2, Kind::Invalid | Kind::Other) {
+    let unordered = |k| matches!(k, Kind::Invalid | Kind::Complex | Kind::Other);
+    if unordered(k1) || unordered(k2) {
         return Err("invalid type for comparison".into());
     }
     if k1 != k2 {

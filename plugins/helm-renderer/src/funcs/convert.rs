@@ -127,9 +127,11 @@ pub fn kind_of(v: &Value) -> &'static str {
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
         Value::Float(_) => "float64",
+        Value::Complex(..) => "complex128",
         Value::String(_) => "string",
         Value::List(_) => "slice",
         Value::Map(_) | Value::StringMap(_) => "map",
+        Value::Object(_) if v.slice_items().is_some() => "slice",
         Value::Object(_) => "struct",
     }
 }

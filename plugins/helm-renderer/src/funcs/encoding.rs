@@ -10,17 +10,29 @@ use crate::{json, toml, yaml};
 
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
+        // Helm marshals through encoding/json, which refuses complex numbers.
         "toYaml" => fixed(&[Any], |a| {
-            Ok(Value::string(
-                yaml::to_yaml(&a[0]).trim_end_matches('\n').to_string(),
-            ))
+            Ok(Value::string(if a[0].contains_complex() {
+                String::new()
+            } else {
+                yaml::to_yaml(&a[0]).trim_end_matches('\n').to_string()
+            }))
         }),
         "mustToYaml" => fixed(&[Any], |a| {
+            if a[0].contains_complex() {
+                return Err(format!(
+                    "error marshaling into JSON: {}",
+                    json::UNSUPPORTED_COMPLEX
+                ));
+            }
             Ok(Value::string(
                 yaml::to_yaml(&a[0]).trim_end_matches('\n').to_string(),
             ))
         }),
         "toYamlPretty" => fixed(&[Any], |a| {
+            if a[0].contains_complex() {
+                return Err("cannot marshal type: complex128".into());
+            }
             Ok(Value::string(
                 yaml::to_yaml_pretty(&a[0])
                     .trim_end_matches('\n')
@@ -49,14 +61,26 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
                 Err(e) => Value::list(vec![Value::string(e)]),
             })
         }),
-        "toJson" | "mustToJson" => fixed(&[Any], |a| {
-            Ok(Value::string(json::encode(&a[0], true, None)))
+        // Sprig's toJson/toPrettyJson print "" when encoding fails; the must- forms and Helm's
+        // own toRawJson fail the call.
+        "toJson" => fixed(&[Any], |a| {
+            Ok(Value::string(
+                json::encode(&a[0], true, None).unwrap_or_default(),
+            ))
+        }),
+        "toPrettyJson" => fixed(&[Any], |a| {
+            Ok(Value::string(
+                json::encode(&a[0], true, Some("  ")).unwrap_or_default(),
+            ))
+        }),
+        "mustToJson" => fixed(&[Any], |a| {
+            Ok(Value::string(json::encode(&a[0], true, None)?))
         }),
         "toRawJson" | "mustToRawJson" => fixed(&[Any], |a| {
-            Ok(Value::string(json::encode(&a[0], false, None)))
+            Ok(Value::string(json::encode(&a[0], false, None)?))
         }),
-        "toPrettyJson" | "mustToPrettyJson" => fixed(&[Any], |a| {
-            Ok(Value::string(json::encode(&a[0], true, Some("  "))))
+        "mustToPrettyJson" => fixed(&[Any], |a| {
+            Ok(Value::string(json::encode(&a[0], true, Some("  "))?))
         }),
         "fromJson" | "mustFromJson" => fixed(&[Str], |a| {
             Ok(match serde_json::from_str::<serde_json::Value>(s(a, 0)) {
@@ -78,7 +102,12 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
             })
         }),
         "toToml" => fixed(&[Any], |a| {
-            Ok(Value::string(toml::encode(&a[0]).unwrap_or_else(|e| e)))
+            // Helm returns the encoder's error as the output text; only a panic fails the call.
+            match toml::encode(&a[0]) {
+                Ok(text) => Ok(Value::string(text)),
+                Err(toml::TomlError::Encoder(text)) => Ok(Value::str(text)),
+                Err(toml::TomlError::Panic(msg)) => Err(msg.into()),
+            }
         }),
         "fromToml" => fixed(&[Str], |_| {
             Ok(error_map("fromToml is not supported by this renderer"))

@@ -147,8 +147,10 @@ pub fn items(v: &Value) -> Vec<Value> {
 }
 
 fn with_list(v: &Value, op: &str, f: impl FnOnce(&[Value]) -> FuncResult) -> FuncResult {
+    if let Some(items) = v.slice_items() {
+        return f(&items);
+    }
     match v {
-        Value::List(l) => f(l),
         Value::Nil => Ok(Value::Nil),
         other => Err(format!(
             "Cannot find {op} on type {}",

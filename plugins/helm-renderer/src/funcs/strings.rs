@@ -168,8 +168,14 @@ pub fn is_go_space(c: char) -> bool {
 /// Sprig `strslice`: lists become their elements' strings (nil entries of
 /// `[]interface{}` dropped), a scalar becomes a one-element slice.
 pub fn str_slice(v: &Value) -> Vec<String> {
+    if let Some(items) = v.slice_items() {
+        return items
+            .iter()
+            .filter(|x| !x.is_nil())
+            .map(to_string)
+            .collect();
+    }
     match v {
-        Value::List(l) => l.iter().filter(|x| !x.is_nil()).map(to_string).collect(),
         Value::Nil => Vec::new(),
         other => vec![to_string(other)],
     }

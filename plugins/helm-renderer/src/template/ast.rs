@@ -53,7 +53,11 @@ pub struct Command {
 pub struct Number {
     pub text: String,
     pub int: Option<i64>,
+    /// A literal that fits uint64 but not int parses, then fails as an operand ("overflows int").
+    pub uint: Option<u64>,
     pub float: Option<f64>,
+    /// Imaginary and complex literals (`2i`, `1+2i`): complex128 as an operand.
+    pub complex: Option<(f64, f64)>,
 }
 
 #[derive(Debug)]

@@ -86,10 +86,14 @@ impl TemplateSet {
     }
 
     fn add_tree(&mut self, tree: Tree) {
+        self.add_shared(Rc::new(tree));
+    }
+
+    fn add_shared(&mut self, tree: Rc<Tree>) {
         if tree.is_empty() && self.trees.contains_key(&tree.name) {
             return;
         }
-        self.trees.insert(tree.name.clone(), Rc::new(tree));
+        self.trees.insert(tree.name.clone(), tree);
     }
 
     pub fn get(&self, name: &str) -> Option<Rc<Tree>> {
@@ -204,6 +208,19 @@ fn execute_at_depth(
         );
         return Err(ExecError { chain: vec![msg] });
     };
+    execute_tree(set, env, tree, data, depth)
+}
+
+/// Runs `tree` itself, which need not be the tree `set` holds under its name: Go keeps an
+/// existing template when an empty one of the same name is added, yet `tpl` executes the
+/// template it just parsed.
+fn execute_tree(
+    set: &TemplateSet,
+    env: &ExecEnv,
+    tree: Rc<Tree>,
+    data: Value,
+    depth: u32,
+) -> Result<String, ExecError> {
     let dot = Tv::plain(data);
     let mut state = State {
         set,
@@ -547,9 +564,14 @@ impl<'s> State<'s> {
     }
 
     fn ideal_constant(&self, at: &Arg, num: &super::ast::Number) -> R<Value> {
+        if let Some((re, im)) = num.complex {
+            return Ok(Value::Complex(re, im));
+        }
         let t = num.text.to_ascii_lowercase();
-        let hex = t.starts_with("0x") || t.starts_with("-0x") || t.starts_with("+0x");
-        if num.float.is_some() && !hex && !t.starts_with('\'') && t.contains(['.', 'e', 'p']) {
+        let unsigned = t.trim_start_matches(['+', '-']);
+        // `0x1e3` is a hex integer, `0x1p3` a hex float.
+        let hex_int = unsigned.starts_with("0x") && !t.contains('p');
+        if num.float.is_some() && !hex_int && !t.starts_with('\'') && t.contains(['.', 'e', 'p']) {
             return Ok(Value::Float(num.float.unwrap_or(0.0)));
         }
         match num.int {
@@ -964,8 +986,15 @@ impl<'s> State<'s> {
                 ));
             }
         };
+        let mut body = None;
         for t in trees {
-            set.add_tree(t);
+            if t.name == "gotpl" {
+                let t = Rc::new(t);
+                set.add_shared(t.clone());
+                body = Some(t);
+            } else {
+                set.add_tree(t);
+            }
         }
         if self.depth >= self.env.limits.max_depth {
             let inner = ExecError {
@@ -976,7 +1005,11 @@ impl<'s> State<'s> {
             };
             return Err(self.error_at(At::Cmd(cmd), "error calling tpl: ".into(), Some(&inner)));
         }
-        match execute_at_depth(&set, self.env, "gotpl", data, self.depth + 1) {
+        let result = match body {
+            Some(tree) => execute_tree(&set, self.env, tree, data, self.depth + 1),
+            None => execute_at_depth(&set, self.env, "gotpl", data, self.depth + 1),
+        };
+        match result {
             Ok(s) => Ok(Tv::plain(Value::string(s.replace("<no value>", "")))),
             Err(e) => {
                 let msg = format!(

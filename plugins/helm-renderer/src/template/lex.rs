@@ -18,6 +18,8 @@ pub enum Tok {
     Str(String, String),
     CharConst(String),
     Number(String),
+    /// `1+2i`: a number followed, with no space, by a signed imaginary part.
+    Complex(String),
     Bool(bool),
     Nil,
     Pipe,
@@ -418,6 +420,33 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_number(&mut self, start: usize) -> bool {
+        if !self.scan_number() {
+            return self.bad_number(start);
+        }
+        if self.peek().is_some_and(|c| c == '+' || c == '-') {
+            if !self.scan_number() || !self.src[..self.pos].ends_with('i') {
+                return self.bad_number(start);
+            }
+            let text = self.src[start..self.pos].to_string();
+            self.emit(Tok::Complex(text), start);
+            return true;
+        }
+        let text = self.src[start..self.pos].to_string();
+        self.emit(Tok::Number(text), start);
+        true
+    }
+
+    fn bad_number(&mut self, start: usize) -> bool {
+        let text = self.src[start..self.pos].to_string();
+        self.emit(
+            Tok::Error(format!("bad number syntax: {}", crate::gofmt::quote(&text))),
+            start,
+        );
+        false
+    }
+
+    /// Go's `scanNumber`: false when an alphanumeric follows (consumed into the error text).
+    fn scan_number(&mut self) -> bool {
         self.accept("+-");
         let mut digits = "0123456789_";
         if self.accept("0") {
@@ -444,15 +473,8 @@ impl<'a> Lexer<'a> {
         self.accept("i");
         if self.peek().is_some_and(is_alnum) {
             self.pos += self.peek().map_or(1, char::len_utf8);
-            let text = self.src[start..self.pos].to_string();
-            self.emit(
-                Tok::Error(format!("bad number syntax: {}", crate::gofmt::quote(&text))),
-                start,
-            );
             return false;
         }
-        let text = self.src[start..self.pos].to_string();
-        self.emit(Tok::Number(text), start);
         true
     }
 }

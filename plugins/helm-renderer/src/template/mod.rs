@@ -3,10 +3,12 @@
 mod ast;
 mod exec;
 mod lex;
+mod number;
 mod parse;
 
 pub use exec::{Budget, ExecEnv, ExecError, Limits, TemplateSet, execute};
-pub use parse::{ParseError, parse_go_int};
+pub use number::parse_go_int;
+pub use parse::ParseError;
 
 #[cfg(test)]
 mod tests;

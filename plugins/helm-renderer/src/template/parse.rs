@@ -3,8 +3,9 @@
 
 use std::rc::Rc;
 
-use super::ast::{Arg, Branch, Command, Node, Number, Pipe};
+use super::ast::{Arg, Branch, Command, Node, Pipe};
 use super::lex::{Item, Keyword, Tok, lex};
+use super::number::parse_number;
 
 /// One parsed template: a file's main body or a `define`/`block`.
 #[derive(Debug)]
@@ -107,6 +108,7 @@ fn describe(tok: &Tok) -> String {
         | Tok::Field(s)
         | Tok::Variable(s)
         | Tok::Number(s)
+        | Tok::Complex(s)
         | Tok::CharConst(s) => q(s),
         Tok::Str(raw, _) => q(raw),
         Tok::LeftDelim => q("{{"),
@@ -450,6 +452,7 @@ impl Parser<'_> {
                 | Tok::Field(_)
                 | Tok::Identifier(_)
                 | Tok::Number(_)
+                | Tok::Complex(_)
                 | Tok::Nil
                 | Tok::Str(..)
                 | Tok::Variable(_)
@@ -587,14 +590,13 @@ impl Parser<'_> {
                 idents: vec![f[1..].to_string()],
             },
             Tok::Bool(value) => Arg::Bool { pos, value },
-            Tok::Number(text) | Tok::CharConst(text) => match parse_number(&text) {
-                Some(num) => Arg::Number { pos, num },
-                None => {
-                    return Err(self.errorf(format!(
-                        "illegal number syntax: {}",
-                        crate::gofmt::quote(&text)
-                    )));
-                }
+            Tok::Number(text) | Tok::CharConst(text) => match parse_number(&text, false) {
+                Ok(num) => Arg::Number { pos, num },
+                Err(msg) => return Err(self.errorf(msg)),
+            },
+            Tok::Complex(text) => match parse_number(&text, true) {
+                Ok(num) => Arg::Number { pos, num },
+                Err(msg) => return Err(self.errorf(msg)),
             },
             Tok::LeftParen => Arg::Pipe(Box::new(
                 self.pipeline("parenthesized pipeline", &Tok::RightParen)?,
@@ -612,103 +614,4 @@ enum Parsed {
     Node(Node),
     End,
     Else,
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)`: sign, `0x`/`0o`/`0b`/legacy-octal prefixes, `_` separators.
-pub fn parse_go_int(text: &str) -> Option<i64> {
-    let (neg, body) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d, true)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d, true)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d, true)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..], true)
-    } else {
-        (10, lower.as_str(), false)
-    };
-    // Go literal syntax: `_` only between digits or right after a base prefix.
-    if digits.contains('_')
-        && (digits.ends_with('_')
-            || digits.contains("__")
-            || (digits.starts_with('_') && !prefixed))
-    {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if clean.is_empty() {
-        return None;
-    }
-    let mag = u64::from_str_radix(&clean, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
-fn parse_char_const(text: &str) -> Option<i64> {
-    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
-    let val = if inner.starts_with('\\') {
-        super::lex::unquote(&format!("\"{}\"", inner.replace("\\'", "'")))?
-    } else {
-        inner.to_string()
-    };
-    let mut chars = val.chars();
-    let c = chars.next()?;
-    if chars.next().is_some() {
-        return None;
-    }
-    Some(c as i64)
-}
-
-/// Go's `newNumber`: which of int / float a literal can be used as.
-pub fn parse_number(text: &str) -> Option<Number> {
-    if text.starts_with('\'') {
-        let c = parse_char_const(text)?;
-        return Some(Number {
-            text: text.to_string(),
-            int: Some(c),
-            float: Some(c as f64),
-        });
-    }
-    if text.ends_with('i') {
-        return None; // complex numbers are not supported
-    }
-    if let Some(i) = parse_go_int(text) {
-        return Some(Number {
-            text: text.to_string(),
-            int: Some(i),
-            float: Some(i as f64),
-        });
-    }
-    let lower = text.to_ascii_lowercase();
-    if lower.starts_with("0x") || lower.starts_with("-0x") || lower.starts_with("+0x") {
-        return None; // hex floats are rare in charts
-    }
-    let clean: String = text.chars().filter(|c| *c != '_').collect();
-    let f: f64 = clean.parse().ok()?;
-    if !text.contains(['.', 'e', 'E']) {
-        return None; // integer overflow
-    }
-    let int = if f.fract() == 0.0 && f.abs() < 9.2e18 {
-        Some(f as i64)
-    } else {
-        None
-    };
-    Some(Number {
-        text: text.to_string(),
-        int,
-        float: Some(f),
-    })
 }

@@ -19,7 +19,7 @@ fn run_with(files: &[(&str, &str)], name: &str, data: Value) -> Result<String, S
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     let name = name.to_string();
-    let data = crate::json::encode(&data, false, None);
+    let data = crate::json::encode(&data, false, None).expect("test data is JSON");
     std::thread::Builder::new()
         .stack_size(512 << 20)
         .spawn(move || {

@@ -272,6 +272,8 @@ fn classify(v: &Value) -> Node<'_> {
         Value::Bool(b) => Node::Scalar(b.to_string(), Style::Plain),
         Value::Int(i) => Node::Scalar(i.to_string(), Style::Plain),
         Value::Float(f) => Node::Scalar(float_text(*f), Style::Plain),
+        // The template functions refuse complex values before emitting (Helm goes through JSON).
+        Value::Complex(..) => Node::Scalar(v.to_go_string(), Style::Plain),
         Value::String(s) => Node::Str(s),
         Value::List(l) if l.is_empty() => Node::EmptyFlow("[]"),
         Value::List(l) => Node::Seq(l.to_vec()),

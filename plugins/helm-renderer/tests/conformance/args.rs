@@ -15,6 +15,10 @@ pub struct Args {
     pub release: String,
     pub namespace: String,
     pub values_json: String,
+    /// `--kube-version`, as given.
+    pub kube_version: Option<String>,
+    /// `-a`/`--api-versions`, comma-split, in order.
+    pub api_versions: Vec<String>,
 }
 
 /// Shell-like splitting with single quotes (all `cases.tsv` uses).
@@ -27,6 +31,7 @@ pub fn parse(args: &str, base: &Path) -> Args {
 /// The same from split words (after `helm template`); `-f` paths are relative to `base`.
 pub fn parse_words(words: Vec<String>, base: &Path) -> Args {
     let mut namespace = "default".to_string();
+    let (mut kube_version, mut api_versions) = (None, Vec::new());
     let (mut files, mut sets, mut strings, mut jsons) = (vec![], vec![], vec![], vec![]);
     let mut positional = Vec::new();
     let mut it = words.into_iter();
@@ -38,6 +43,8 @@ pub fn parse_words(words: Vec<String>, base: &Path) -> Args {
             "--set" => sets.push(next()),
             "--set-string" => strings.push(next()),
             "--set-json" => jsons.push(next()),
+            "--kube-version" => kube_version = Some(next()),
+            "-a" | "--api-versions" => api_versions.extend(next().split(',').map(String::from)),
             _ => positional.push(w),
         }
     }
@@ -72,6 +79,8 @@ pub fn parse_words(words: Vec<String>, base: &Path) -> Args {
         release: positional.first().cloned().expect("release name"),
         namespace,
         values_json: to_json(&Value::map(values)),
+        kube_version,
+        api_versions,
     }
 }
 
@@ -103,7 +112,7 @@ fn to_json(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", entries.join(","))
         }
-        other => helm_renderer::json::encode(other, false, None),
+        other => helm_renderer::json::encode(other, false, None).expect("values are JSON"),
     }
 }
 
