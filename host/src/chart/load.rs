@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use helm_ignore::{HELMIGNORE, Rules, strip_bom};
+
 use super::archive::{ArchiveFile, Budget, read_archive_with_budget};
 use super::{ArchiveLimits, ChartMetadata};
 use crate::plugin::contract::ChartFile;
@@ -72,12 +74,15 @@ pub fn load_chart_path(path: &Path, limits: &ArchiveLimits) -> Result<Chart, Cha
     Chart::from_archive(&std::fs::read(path).map_err(io)?, limits)
 }
 
-/// Reads a chart folder. Links are not followed, so a chart cannot pull in
-/// files from outside itself.
+/// Reads a chart folder as helm does: the folder's `.helmignore` (Helm's
+/// rules, its default included) leaves files out. Links are not followed,
+/// so a chart cannot pull in files from outside itself; an ignored link is
+/// simply left out.
 pub fn load_chart_dir(dir: &Path, limits: &ArchiveLimits) -> Result<Chart, ChartError> {
+    let rules = helmignore_rules(dir, limits)?;
     let mut budget = Budget::default();
     let mut files = Vec::new();
-    walk(dir, dir, limits, &mut budget, &mut files)?;
+    walk(dir, dir, &rules, limits, &mut budget, &mut files)?;
     // Present the folder as an archive would: under one top-level folder.
     let files = files
         .into_iter()
@@ -90,9 +95,39 @@ pub fn load_chart_dir(dir: &Path, limits: &ArchiveLimits) -> Result<Chart, Chart
     Ok(Chart { metadata, files })
 }
 
+/// The top folder's `.helmignore` (only that one: helm ignores subchart
+/// folders' own files), or Helm's defaults without one.
+fn helmignore_rules(dir: &Path, limits: &ArchiveLimits) -> Result<Rules, ChartError> {
+    let path = dir.join(HELMIGNORE);
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Rules::default()),
+        Err(e) => {
+            return Err(ChartError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    if !meta.is_file() || meta.len() > limits.file_bytes {
+        return Err(ChartError::Archive(format!(
+            "{HELMIGNORE} must be a regular file of at most {} bytes",
+            limits.file_bytes
+        )));
+    }
+    let text = std::fs::read(&path).map_err(|e| ChartError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Rules::parse(&String::from_utf8_lossy(&text)).map_err(|e| {
+        ChartError::Archive(format!("{}: {e}; fix or remove the rule", path.display()))
+    })
+}
+
 fn walk(
     root: &Path,
     dir: &Path,
+    rules: &Rules,
     limits: &ArchiveLimits,
     budget: &mut Budget,
     out: &mut Vec<ArchiveFile>,
@@ -114,8 +149,17 @@ fn walk(
             .expect("walked path is under root")
             .to_string_lossy()
             .replace('\\', "/");
+        // Helm decides on what a link points to; we only look, never read through it.
+        let is_dir = if kind.is_symlink() {
+            std::fs::metadata(&path).is_ok_and(|m| m.is_dir())
+        } else {
+            kind.is_dir()
+        };
+        if rules.ignores(&relative, is_dir) {
+            continue;
+        }
         if kind.is_dir() {
-            walk(root, &path, limits, budget, out)?;
+            walk(root, &path, rules, limits, budget, out)?;
         } else if kind.is_file() {
             let size = entry.metadata().map_err(|e| io(&path, e))?.len();
             if size > limits.file_bytes {
@@ -140,7 +184,7 @@ fn walk(
             });
         } else {
             return Err(ChartError::Archive(format!(
-                "{} is a link or special file; charts may only contain regular files",
+                "{} is a link or special file; charts may only contain regular files (list it in .helmignore to leave it out)",
                 quote(&relative)
             )));
         }
@@ -161,9 +205,15 @@ fn assemble(
         .map(|f| f.path.split('/').next().unwrap_or("").to_string())
         .ok_or_else(|| ChartError::Archive("archive is empty".into()))?;
     let mut inside = Vec::with_capacity(files.len());
-    for f in files {
+    for mut f in files {
         match f.path.strip_prefix(&format!("{top}/")) {
-            Some(rest) => inside.push((rest.to_string(), f.data)),
+            Some(rest) => {
+                // Helm drops a byte-order mark from every file it loads.
+                if strip_bom(&f.data).len() != f.data.len() {
+                    f.data.drain(..3);
+                }
+                inside.push((rest.to_string(), f.data))
+            }
             None => {
                 return Err(ChartError::Archive(format!(
                     "entry {} is outside the chart folder {}; a chart archive holds one top-level folder",

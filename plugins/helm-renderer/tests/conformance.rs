@@ -25,10 +25,6 @@ use helm_renderer::{
 /// Cases where the renderer knowingly differs from helm, with the reason.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "files",
-        ".helmignore is not applied to the files the host passes (`ignored.txt` stays visible)",
-    ),
-    (
         "strings",
         "camelcase follows xstrings only for `_`; Go keeps `ß` in upper; byte-split UTF-8 (`substr`/`trunc`) can't be held in a Rust String",
     ),
@@ -99,25 +95,43 @@ fn base() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
 }
 
-/// Every file of `charts/<chart>`, named `<chart>/<path>` as the host passes them.
+/// The files of `charts/<chart>` as the host passes them (`<chart>/<path>`):
+/// loaded the way helm loads a folder, `.helmignore` applied and byte-order
+/// marks dropped (the host uses the same crate).
 fn chart_files(chart: &str) -> Vec<(String, Vec<u8>)> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        rules: &helm_ignore::Rules,
+        prefix: &str,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) {
         let mut entries: Vec<_> = fs::read_dir(dir)
             .expect("chart dir")
             .map(|e| e.expect("entry").path())
             .collect();
         entries.sort();
         for p in entries {
-            let name = format!("{prefix}/{}", p.file_name().unwrap().to_string_lossy());
+            let relative = p.strip_prefix(root).expect("under the chart");
+            if rules.ignores(&relative.to_string_lossy(), p.is_dir()) {
+                continue;
+            }
             if p.is_dir() {
-                walk(&p, &name, out);
+                walk(root, &p, rules, prefix, out);
             } else {
-                out.push((name, fs::read(&p).expect("file")));
+                let data = fs::read(&p).expect("file");
+                let name = format!("{prefix}/{}", relative.to_string_lossy());
+                out.push((name, helm_ignore::strip_bom(&data).to_vec()));
             }
         }
     }
+    let root = base().join("charts").join(chart);
+    let rules = match fs::read_to_string(root.join(helm_ignore::HELMIGNORE)) {
+        Ok(text) => helm_ignore::Rules::parse(&text).expect("valid .helmignore"),
+        Err(_) => helm_ignore::Rules::default(),
+    };
     let mut out = Vec::new();
-    walk(&base().join("charts").join(chart), chart, &mut out);
+    walk(&root, &root, &rules, chart, &mut out);
     out
 }
 
