@@ -29,6 +29,7 @@ fn main() {
     let out_dir = PathBuf::from(env("OUT_DIR"));
     for watched in [
         "plugins",
+        "crates",
         "tests/plugins",
         "wit",
         "Cargo.lock",

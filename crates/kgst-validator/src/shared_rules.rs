@@ -1,4 +1,4 @@
-//! The kgst contract: rules every kgst values layout shares. They hold before
+//! Rules every kgst values layout shares. They hold before
 //! anything is rendered, so a bad value is reported with its path instead of
 //! surfacing later as a template `fail`, an API-server rejection or a
 //! ServiceTemplate that kcm marks invalid.

@@ -9,7 +9,7 @@ mod repo_url;
 
 use serde_json::Value;
 
-use crate::contract::Context;
+use crate::shared_rules::Context;
 use crate::violation::Violation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,21 +86,21 @@ impl Layout {
 
 /// Rules shared by the 1.x and 2.x layouts, which differ only in `repo`.
 fn check_chart_and_names(ctx: &Context, out: &mut Vec<Violation>) {
-    use crate::contract;
+    use crate::shared_rules;
     use crate::violation::ValuePath;
 
-    let chart = contract::chart_reference(ctx, out);
-    let prefix = contract::prefix(ctx, out);
+    let chart = shared_rules::chart_reference(ctx, out);
+    let prefix = shared_rules::prefix(ctx, out);
     if let (Some((name, version)), Some(prefix)) = (chart, prefix) {
-        contract::service_template_name(&ValuePath::of("chart"), prefix, name, version, out);
+        shared_rules::service_template_name(&ValuePath::of("chart"), prefix, name, version, out);
     }
     if let Some((name, version)) = chart {
-        contract::verify_job_name(ctx, name, version, out);
+        shared_rules::verify_job_name(ctx, name, version, out);
     }
-    contract::k0rdent_api_version(ctx, out);
-    contract::namespace(ctx, out);
-    contract::optional_bool(ctx, &ValuePath::of("skipVerifyJob"), out);
-    contract::verify_job_image(ctx, out);
+    shared_rules::k0rdent_api_version(ctx, out);
+    shared_rules::namespace(ctx, out);
+    shared_rules::optional_bool(ctx, &ValuePath::of("skipVerifyJob"), out);
+    shared_rules::verify_job_image(ctx, out);
 }
 
 #[cfg(test)]

@@ -2,21 +2,21 @@
 //! URL (`oci` prefix), so there is no type to check. 1.2.0 added
 //! `repo.insecure`, `repo.secretRef` and `repo.certSecretRef`.
 
-use crate::contract::{self, Context};
+use crate::shared_rules::{self, Context};
 use crate::violation::{ValuePath, Violation};
 
 pub fn check(ctx: &Context, out: &mut Vec<Violation>) {
     super::check_chart_and_names(ctx, out);
     let name_path = ValuePath::of("repo.name");
     let url_path = ValuePath::of("repo.url");
-    let name = contract::repo_name(ctx, &name_path, true, out);
-    let url = contract::repo_url(ctx, &url_path, out);
+    let name = shared_rules::repo_name(ctx, &name_path, true, out);
+    let url = shared_rules::repo_url(ctx, &url_path, out);
     if let (Some(name), Some(url)) = (name, url) {
-        contract::reserved_repo_name(&name_path, name, &url_path, url, out);
+        shared_rules::reserved_repo_name(&name_path, name, &url_path, url, out);
     }
-    contract::optional_bool(ctx, &ValuePath::of("repo.insecure"), out);
-    contract::secret_reference(ctx, &ValuePath::of("repo.secretRef"), out);
-    contract::secret_reference(ctx, &ValuePath::of("repo.certSecretRef"), out);
+    shared_rules::optional_bool(ctx, &ValuePath::of("repo.insecure"), out);
+    shared_rules::secret_reference(ctx, &ValuePath::of("repo.secretRef"), out);
+    shared_rules::secret_reference(ctx, &ValuePath::of("repo.certSecretRef"), out);
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@
 
 pub mod coalesce;
 pub mod component;
-pub mod contract;
 pub mod layout;
 pub mod names;
 pub mod schema;
+pub mod shared_rules;
 pub mod violation;
 pub use helm_yaml as yaml;
 
@@ -103,9 +103,9 @@ pub fn validate(layout: Layout, request: &Request) -> Result<Map<String, Value>,
         .map(|s| s.check(&effective, &defaults))
         .unwrap_or_default();
 
-    let ctx = contract::Context {
+    let ctx = shared_rules::Context {
         values: &effective,
-        served_api_versions: contract::served_k0rdent_versions(&request.api_versions),
+        served_api_versions: shared_rules::served_k0rdent_versions(&request.api_versions),
         chart_api_versions: Layout::chart_api_versions(
             schema
                 .as_ref()

@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
-use crate::contract::{self, Context};
 use crate::names;
+use crate::shared_rules::{self, Context};
 use crate::violation::{ValuePath, Violation, show};
 
 /// Flux `source.toolkit.fluxcd.io/v1` HelmRepositorySpec fields.
@@ -29,14 +29,14 @@ const PROVIDERS: &[&str] = &["generic", "aws", "azure", "gcp"];
 pub fn check(ctx: &Context, out: &mut Vec<Violation>) {
     super::check_chart_and_names(ctx, out);
     let name_path = ValuePath::of("repo.name");
-    let name = contract::repo_name(ctx, &name_path, true, out);
+    let name = shared_rules::repo_name(ctx, &name_path, true, out);
 
     let spec_path = ValuePath::of("repo.spec");
     let url_path = ValuePath::of("repo.spec.url");
     let url = match ctx.get(&spec_path) {
         Some(Value::Object(_)) => {
-            let url = contract::repo_url(ctx, &url_path, out);
-            contract::repo_type(ctx, &ValuePath::of("repo.spec.type"), &url_path, url, out);
+            let url = shared_rules::repo_url(ctx, &url_path, out);
+            shared_rules::repo_type(ctx, &ValuePath::of("repo.spec.type"), &url_path, url, out);
             spec_fields(ctx, &spec_path, out);
             url
         }
@@ -53,7 +53,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Violation>) {
         }
     };
     if let (Some(name), Some(url)) = (name, url) {
-        contract::reserved_repo_name(&name_path, name, &url_path, url, out);
+        shared_rules::reserved_repo_name(&name_path, name, &url_path, url, out);
     }
 }
 
@@ -65,8 +65,8 @@ fn spec_fields(ctx: &Context, spec_path: &ValuePath, out: &mut Vec<Violation>) {
         let path = spec_path.key(key);
         match key.as_str() {
             "url" | "type" => {}
-            "secretRef" | "certSecretRef" => contract::secret_reference(ctx, &path, out),
-            "passCredentials" | "insecure" | "suspend" => contract::optional_bool(ctx, &path, out),
+            "secretRef" | "certSecretRef" => shared_rules::secret_reference(ctx, &path, out),
+            "passCredentials" | "insecure" | "suspend" => shared_rules::optional_bool(ctx, &path, out),
             "interval" | "timeout" => duration(&path, value, out),
             "provider" => provider(&path, value, out),
             "accessFrom" => {}

@@ -4,27 +4,32 @@
 
 use serde_json::Value;
 
-use crate::contract::{self, Context};
 use crate::names;
+use crate::shared_rules::{self, Context};
 use crate::violation::{ValuePath, Violation, show};
 
 pub fn check(ctx: &Context, chart_version: &str, out: &mut Vec<Violation>) {
     let name_path = ValuePath::of("helm.repository.name");
     let url_path = ValuePath::of("helm.repository.url");
     // An empty name means "use the release name", which Helm checks itself.
-    contract::repo_name(ctx, &name_path, false, out);
-    let url = contract::repo_url(ctx, &url_path, out);
-    contract::repo_type(
+    shared_rules::repo_name(ctx, &name_path, false, out);
+    let url = shared_rules::repo_url(ctx, &url_path, out);
+    shared_rules::repo_type(
         ctx,
         &ValuePath::of("helm.repository.type"),
         &url_path,
         url,
         out,
     );
-    let prefix = contract::prefix(ctx, out);
+    let prefix = shared_rules::prefix(ctx, out);
     charts(ctx, prefix, out);
-    contract::namespace(ctx, out);
-    contract::fixed_api_version_served(ctx, fixed_api_version(chart_version), chart_version, out);
+    shared_rules::namespace(ctx, out);
+    shared_rules::fixed_api_version_served(
+        ctx,
+        fixed_api_version(chart_version),
+        chart_version,
+        out,
+    );
 }
 
 /// kgst 0.2.0 moved its ServiceTemplates from v1alpha1 to v1beta1.
@@ -84,7 +89,7 @@ fn charts(ctx: &Context, prefix: Option<&str>, out: &mut Vec<Violation>) {
             out,
         );
         if let (Some(name), Some(version), Some(prefix)) = (name, version, prefix) {
-            contract::service_template_name(&item_path, prefix, name, version, out);
+            shared_rules::service_template_name(&item_path, prefix, name, version, out);
         }
     }
 }
