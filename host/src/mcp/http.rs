@@ -322,7 +322,7 @@ fn router(
     let mcp = StreamableHttpService::new(
         {
             let server = server.clone();
-            move || Ok(server.clone())
+            move || Ok(server.for_session())
         },
         Arc::new(NeverSessionManager::default()),
         config,

@@ -2,6 +2,7 @@
 
 pub mod access;
 mod catalog_tool;
+mod client_log;
 pub mod context;
 pub mod http;
 mod install_tool;

@@ -10,12 +10,16 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     JsonObject, ServerCapabilities, ServerConfig,
 };
+// MCP logging is deprecated by SEP-2577 but part of the revisions clients negotiate today.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
+use super::client_log::ClientLog;
 use super::context::Context;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
@@ -115,6 +119,7 @@ pub struct K0rdentMcp {
     context: Arc<Context>,
     metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
+    client_log: ClientLog,
 }
 
 #[tool_router(router = tool_router)]
@@ -124,6 +129,15 @@ impl K0rdentMcp {
             context,
             metrics: Metrics::new(),
             tool_router: Self::tool_router(),
+            client_log: ClientLog::default(),
+        }
+    }
+
+    /// The handler for a new HTTP session: shared state, the session's own log level.
+    pub fn for_session(&self) -> Self {
+        K0rdentMcp {
+            client_log: ClientLog::default(),
+            ..self.clone()
         }
     }
 
@@ -370,6 +384,7 @@ impl ServerHandler for K0rdentMcp {
             "unknown".to_string()
         };
         let started = Instant::now();
+        let peer = context.peer.clone();
         let unknown = self
             .tool_router
             .get(&request.name)
@@ -399,19 +414,39 @@ impl ServerHandler for K0rdentMcp {
             Err(_) => Outcome::ProtocolError,
         };
         self.metrics.record(&tool, outcome, started.elapsed());
+        self.client_log
+            .tool_finished(&peer, &tool, outcome, started.elapsed())
+            .await;
         response
     }
 
+    /// MCP logging (older revisions): the session's minimum level; see `client_log`.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.client_log.set_level(request.level);
+        Ok(())
+    }
+
+    #[allow(deprecated)] // enable_logging: see `client_log`
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "k0rdent-mcp",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(
-                "Installs and manages k0rdent catalog apps through the kgst Helm chart. \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "k0rdent-mcp",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Installs and manages k0rdent catalog apps through the kgst Helm chart. \
                  Rendering and values validation run in sandboxed WebAssembly plugins.",
-            )
+        )
     }
 }
 
