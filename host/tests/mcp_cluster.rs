@@ -169,6 +169,14 @@ async fn python_sdk_over_stdio_installs_lists_uninstalls_and_cancels_consistentl
     assert_eq!(ns["service_template"]["valid"], true, "{ns}");
     assert!(!ns["notes"].as_str().unwrap().is_empty());
 
+    // Discovery against the cluster: the ServiceTemplate as a resource, completions from it.
+    let resource = &out["template_resource"];
+    assert_eq!(resource["name"], "minio-14-1-2", "{resource}");
+    assert_eq!(resource["chart"], "minio:14.1.2", "{resource}");
+    assert_eq!(resource["valid"], true, "{resource}");
+    assert_eq!(out["template_names"], json!(["minio-14-1-2"]));
+    assert_eq!(out["namespace_completions"], json!(["team-a", "team-b"]));
+
     // Progress arrived in order, one step after another.
     let steps: Vec<String> = out["progress"]
         .as_array()

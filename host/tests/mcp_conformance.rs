@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use k0rdent_test_harness::free_port;
 
 mod support;
-use support::{BIN, Server, in_ci, python_with_mcp};
+use support::{BIN, Server, in_ci, python_with_mcp, write_index};
 
 /// The suite's launcher: `$K0RDENT_MCP_CONFORMANCE` (scripts/test installs it with Node 22).
 fn conformance() -> Option<PathBuf> {
@@ -87,7 +87,13 @@ fn the_conformance_suite_passes_over_http() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let server = Server::start(work.path(), &[], &[]);
+    // A catalog the server can read, so the resource scenarios see real resources.
+    let index = write_index(work.path(), "oci://registry.invalid/charts");
+    let server = Server::start(
+        work.path(),
+        &[],
+        &[("K0RDENT_MCP_CATALOG_URL", index.display().to_string())],
+    );
     run_suite(
         &suite,
         &server.url("/mcp"),
@@ -112,6 +118,7 @@ fn the_conformance_suite_passes_over_stdio() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
+    let index = write_index(work.path(), "oci://registry.invalid/charts");
     let port = free_port();
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/stdio_http_bridge.py");
@@ -123,6 +130,7 @@ fn the_conformance_suite_passes_over_stdio() {
             .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", work.path().join("plugins"))
             .env("K0RDENT_MCP_CHART_CACHE_DIR", work.path().join("charts"))
             .env("K0RDENT_MCP_CATALOG_CACHE_DIR", work.path().join("catalog"))
+            .env("K0RDENT_MCP_CATALOG_URL", &index)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting the stdio bridge"),

@@ -4,6 +4,7 @@ pub mod access;
 mod catalog_tool;
 mod client_log;
 pub mod context;
+mod discovery;
 pub mod http;
 mod install_tool;
 pub mod jwt;

@@ -7,8 +7,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 // MCP logging is deprecated by SEP-2577 but part of the revisions clients negotiate today.
 #[allow(deprecated)]
@@ -21,6 +23,7 @@ use serde::Deserialize;
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
 use super::client_log::ClientLog;
 use super::context::Context;
+use super::discovery;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
@@ -420,6 +423,69 @@ impl ServerHandler for K0rdentMcp {
         response
     }
 
+    /// The catalog as resources; see `discovery`.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        discovery::list_resources(&self.context).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(discovery::list_resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = self
+            .context
+            .access
+            .caller(&context)
+            .map_err(|m| ErrorData::invalid_request(m, None))?;
+        discovery::read_resource(&self.context, &caller, &request.uri)
+            .await
+            .map(ReadResourceResponse::Complete)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(discovery::list_prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        discovery::get_prompt(&self.context, &request.name, request.arguments.as_ref())
+            .await
+            .map(GetPromptResponse::Complete)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let caller = self
+            .context
+            .access
+            .caller(&context)
+            .map_err(|m| ErrorData::invalid_request(m, None))?;
+        discovery::complete(&self.context, &caller, &request).await
+    }
+
     /// MCP logging (older revisions): the session's minimum level; see `client_log`.
     #[allow(deprecated)]
     async fn set_level(
@@ -437,6 +503,9 @@ impl ServerHandler for K0rdentMcp {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_logging()
+                .enable_completions()
+                .enable_prompts()
+                .enable_resources()
                 .build(),
         )
         .with_server_info(Implementation::new(

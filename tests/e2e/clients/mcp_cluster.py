@@ -14,6 +14,7 @@ import os
 import sys
 
 import anyio
+from mcp_types import PromptReference, ResourceTemplateReference
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -51,6 +52,19 @@ async def dev(binary):
             progress_callback=on_progress,
         )
         out["progress"] = progress
+        # The installed ServiceTemplate as a resource, and completions from the cluster.
+        read = await client.read_resource("k0rdent://servicetemplates/kcm-system/minio-14-1-2")
+        out["template_resource"] = json.loads(read.contents[0].text)
+        completed = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="k0rdent://servicetemplates/{namespace}/{name}"),
+            {"name": "name", "value": "min"},
+            {"namespace": "kcm-system"},
+        )
+        out["template_names"] = completed.completion.values
+        completed = await client.complete(
+            PromptReference(type="ref/prompt", name="install-app"), {"name": "namespace", "value": "te"}
+        )
+        out["namespace_completions"] = completed.completion.values
         out["install_again"] = await call(
             client, "k0rdent.mgmt.serviceTemplates.install_from_catalog", {**MINIO, "namespace": "kcm-system"}
         )
