@@ -85,7 +85,11 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
         .push(
             &tag,
             &image,
-            &[config.as_slice(), plugin.bytes.as_slice(), manifest_file.as_slice()],
+            &[
+                config.as_slice(),
+                plugin.bytes.as_slice(),
+                manifest_file.as_slice(),
+            ],
         )
         .await?;
 
@@ -118,7 +122,11 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
         );
         let sig_tag = signature::signature_tag(&digest);
         let sig_digest = registry
-            .push(&sig_tag, &sig_image, &[sig_config.as_slice(), payload.as_slice()])
+            .push(
+                &sig_tag,
+                &sig_image,
+                &[sig_config.as_slice(), payload.as_slice()],
+            )
             .await?;
         report["signature"] = serde_json::json!({ "tag": sig_tag, "digest": sig_digest });
     }

@@ -126,7 +126,9 @@ impl PluginTrustArgs {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| PluginError::Runtime(format!("cannot start a runtime to pull plugins: {e}")))?;
+                .map_err(|e| {
+                    PluginError::Runtime(format!("cannot start a runtime to pull plugins: {e}"))
+                })?;
             runtime.block_on(async {
                 let mut pulled = Vec::new();
                 for text in references {

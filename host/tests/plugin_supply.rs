@@ -29,9 +29,17 @@ fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
     };
     let private = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
-    std::fs::write(&private, key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+    std::fs::write(
+        &private,
+        key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
     let verifying = key.verifying_key();
-    std::fs::write(&public, verifying.to_public_key_pem(LineEnding::LF).unwrap()).unwrap();
+    std::fs::write(
+        &public,
+        verifying.to_public_key_pem(LineEnding::LF).unwrap(),
+    )
+    .unwrap();
     let der = verifying.to_public_key_der().unwrap();
     let fingerprint = format!("sha256:{}", hex::encode(Sha256::digest(der.as_bytes())));
     (private, public, fingerprint)
@@ -99,7 +107,10 @@ impl Env {
         }
         let report: serde_json::Value = serde_json::from_str(&ok(self.run(&args))).unwrap();
         let digest = report["digest"].as_str().unwrap().to_string();
-        assert!(digest.starts_with("sha256:") && digest.len() == 71, "{report}");
+        assert!(
+            digest.starts_with("sha256:") && digest.len() == 71,
+            "{report}"
+        );
         assert_eq!(key.is_some(), report.get("signature").is_some(), "{report}");
         digest
     }
@@ -220,7 +231,13 @@ fn template_runs_the_pulled_plugin_and_the_list_names_its_digests() {
     // Without the plugin the embedded renderer renders the template.
     let embedded = ok(env.run(&["template", "rel", chart.to_str().unwrap()]));
     assert!(embedded.contains("from-the-template"), "{embedded}");
-    let mut args = vec!["template", "rel", chart.to_str().unwrap(), "--plugin", &pinned];
+    let mut args = vec![
+        "template",
+        "rel",
+        chart.to_str().unwrap(),
+        "--plugin",
+        &pinned,
+    ];
     args.extend(trust);
     let rendered = ok(env.run(&args));
     assert!(
@@ -289,7 +306,12 @@ fn a_signature_by_an_untrusted_key_is_refused_naming_key_and_digest() {
     let env = Env::start();
     let (stranger, _, _) = key_pair(env.work.path(), "stranger");
     let (_, trusted, fingerprint) = key_pair(env.work.path(), "trusted");
-    let digest = env.push("legacy-renderer", "plugins/legacy", "0.1.0", Some(&stranger));
+    let digest = env.push(
+        "legacy-renderer",
+        "plugins/legacy",
+        "0.1.0",
+        Some(&stranger),
+    );
     let err = refused(env.list(
         &env.pinned("plugins/legacy", &digest),
         &["--plugin-trusted-key", trusted.to_str().unwrap()],
@@ -423,7 +445,14 @@ fn signatures_are_plain_ecdsa_sha256_over_the_payload_as_openssl_checks_them() {
     let private = env.path("openssl.key");
     let public = env.path("openssl.pub");
     let status = Command::new("openssl")
-        .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"])
+        .args([
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+        ])
         .arg(&private)
         .status()
         .expect("openssl is installed");

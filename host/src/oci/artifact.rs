@@ -18,7 +18,10 @@ impl ChartSource {
     /// The manifest `reference` names. A digest already in the cache makes no
     /// request; a tag is resolved by the registry, or, when it is unreachable,
     /// by the tag's last cached resolution.
-    pub async fn artifact_manifest(&self, reference: &ChartRef) -> Result<FetchedManifest, OciError> {
+    pub async fn artifact_manifest(
+        &self,
+        reference: &ChartRef,
+    ) -> Result<FetchedManifest, OciError> {
         if let Some(digest) = &reference.digest
             && let Some(bytes) = self.cache.read_manifest(digest)
         {
@@ -34,7 +37,11 @@ impl ChartSource {
             .as_deref()
             .or(reference.tag.as_deref())
             .expect("a reference has a tag or a digest");
-        match self.registry.manifest(reference, &credentials, wanted).await {
+        match self
+            .registry
+            .manifest(reference, &credentials, wanted)
+            .await
+        {
             Ok(m) => Ok(FetchedManifest {
                 digest: m.digest,
                 bytes: m.bytes,
@@ -116,7 +123,8 @@ impl ChartSource {
         for (digest, bytes) in blobs {
             self.cache.write_blob(digest, bytes)?;
         }
-        self.cache.write_manifest(&manifest.digest, &manifest.bytes)?;
+        self.cache
+            .write_manifest(&manifest.digest, &manifest.bytes)?;
         // A reference with both names the digest; its tag was never resolved.
         if let (Some(tag), None) = (&reference.tag, &reference.digest) {
             self.cache.write_tag(reference, tag, &manifest.digest)?;
@@ -124,4 +132,3 @@ impl ChartSource {
         Ok(())
     }
 }
-

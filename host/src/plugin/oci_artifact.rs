@@ -94,7 +94,8 @@ impl ImageManifest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("its manifest is not an OCI image manifest: {e}"))
+        serde_json::from_slice(bytes)
+            .map_err(|e| format!("its manifest is not an OCI image manifest: {e}"))
     }
 }
 
@@ -117,7 +118,10 @@ pub fn plugin_layers(manifest: &ImageManifest) -> Result<PluginLayers, String> {
         ));
     }
     let one = |media_type: &str, limit: u64| -> Result<Descriptor, String> {
-        let mut found = manifest.layers.iter().filter(|l| l.media_type == media_type);
+        let mut found = manifest
+            .layers
+            .iter()
+            .filter(|l| l.media_type == media_type);
         let layer = found
             .next()
             .ok_or_else(|| format!("it has no {media_type} layer"))?;
@@ -159,5 +163,8 @@ pub fn check_descriptor(layer: &Descriptor, limit: u64) -> Result<(), String> {
 
 /// `oci://registry/repository@digest`: the exact artifact, for origins and logs.
 pub fn pinned(reference: &ChartRef, digest: &str) -> String {
-    format!("oci://{}/{}@{digest}", reference.registry, reference.repository)
+    format!(
+        "oci://{}/{}@{digest}",
+        reference.registry, reference.repository
+    )
 }

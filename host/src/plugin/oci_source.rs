@@ -11,9 +11,7 @@
 //! from the configuration nor a forged cache entry lets it load.
 
 use super::manifest::{PluginManifest, PluginSource};
-use super::oci_artifact::{
-    self, ImageManifest, PluginConfig, plugin_layers, pinned,
-};
+use super::oci_artifact::{self, ImageManifest, PluginConfig, pinned, plugin_layers};
 use super::signature::{self, Candidate, Rejection, TrustedKey};
 use super::trust_policy::{Requirement, SignaturePolicy};
 use crate::oci::{ChartRef, ChartSource, FetchedManifest, OciError, PullOrigin};
@@ -179,24 +177,25 @@ pub async fn pull(
                         reasons: vec![format!("its signature manifest is unusable: {why}")],
                     },
                 })?;
-            let key = signature::verify(&candidates, &trust.keys, &digest).map_err(|rejection| {
-                match rejection {
-                    Rejection::Untrusted { reasons } => SupplyError::Untrusted {
-                        reference: shown.clone(),
-                        digest: digest.clone(),
-                        keys: trust.describe_keys(),
-                        reasons,
-                    },
-                    Rejection::DigestMismatch { key, signed } => {
-                        SupplyError::SignatureDigestMismatch {
+            let key =
+                signature::verify(&candidates, &trust.keys, &digest).map_err(|rejection| {
+                    match rejection {
+                        Rejection::Untrusted { reasons } => SupplyError::Untrusted {
                             reference: shown.clone(),
                             digest: digest.clone(),
-                            signed: quote(&signed),
-                            key,
+                            keys: trust.describe_keys(),
+                            reasons,
+                        },
+                        Rejection::DigestMismatch { key, signed } => {
+                            SupplyError::SignatureDigestMismatch {
+                                reference: shown.clone(),
+                                digest: digest.clone(),
+                                signed: quote(&signed),
+                                key,
+                            }
                         }
                     }
-                }
-            })?;
+                })?;
             signature_parts = Some((tag, sig_manifest, candidates));
             Some(key)
         }
@@ -341,4 +340,3 @@ async fn signature_candidates(
 pub fn docker_reference(reference: &ChartRef) -> String {
     format!("{}/{}", reference.registry, reference.repository)
 }
-
