@@ -10,7 +10,7 @@ use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientP
 use oci_client::secrets::RegistryAuth;
 
 use crate::cli_chart::RegistryArgs;
-use crate::config::PluginTrustArgs;
+use crate::config::{PluginArgs, PluginTrustArgs};
 use crate::oci::{ChartRef, Credentials, sha256_digest};
 use crate::plugin::manifest::{self, MANIFEST_SUFFIX, PluginSource};
 use crate::plugin::oci_artifact::{
@@ -19,6 +19,15 @@ use crate::plugin::oci_artifact::{
 };
 use crate::plugin::oci_source::docker_reference;
 use crate::plugin::signature::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// Registry settings for `--plugin oci://…`.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct PushArgs {

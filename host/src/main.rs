@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 
-use k0rdent_mcp::cli_chart::RegistryArgs;
 use k0rdent_mcp::cli_release;
-use k0rdent_mcp::config::{LogArgs, PluginArgs};
+use k0rdent_mcp::config::LogArgs;
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs, shutdown_signal};
 use k0rdent_mcp::release::engine::InstallMode;
 
@@ -59,12 +58,7 @@ enum ChartCommand {
 #[derive(Debug, Subcommand)]
 enum PluginsCommand {
     /// Load every plugin (embedded, --plugin-dir and --plugin), verify it, and print what loaded as JSON.
-    List {
-        #[command(flatten)]
-        plugins: PluginArgs,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
+    List(Box<k0rdent_mcp::cli_plugins::ListArgs>),
     /// Push a plugin folder as an OCI artifact (optionally signing it); prints its digest as JSON.
     Push(Box<k0rdent_mcp::cli_plugins::PushArgs>),
     /// Pull and verify an OCI plugin as the server would, and write it out in the --plugin-dir layout.
@@ -95,9 +89,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Plugins {
-            command: PluginsCommand::List { plugins, registry },
+            command: PluginsCommand::List(args),
         } => {
-            let (_host, set) = plugins.load(&registry)?;
+            let (_host, set) = args.plugins.load(&args.registry)?;
             let list = k0rdent_mcp::mcp::plugins_list(&set);
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())

@@ -390,7 +390,7 @@ fn a_swapped_component_blob_is_refused_before_anything_is_compiled() {
 
     // A plugin cache of its own: had anything been compiled, it would exist.
     let compiled = env.path("compiled");
-    let cmd_args = vec![
+    let cmd_args = [
         "plugins".to_string(),
         "list".into(),
         "--plugin".into(),

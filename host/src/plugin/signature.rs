@@ -228,9 +228,11 @@ mod tests {
     fn other_keys_other_digests_and_changed_payloads_are_refused() {
         let (sk, trusted) = key_pair(7);
         let (other, _) = key_pair(9);
-        let untrusted = verify(&[candidate(&other, D1)], &[trusted.clone()], D1).unwrap_err();
+        let untrusted =
+            verify(&[candidate(&other, D1)], std::slice::from_ref(&trusted), D1).unwrap_err();
         assert!(matches!(untrusted, Rejection::Untrusted { .. }));
-        let replayed = verify(&[candidate(&sk, D2)], &[trusted.clone()], D1).unwrap_err();
+        let replayed =
+            verify(&[candidate(&sk, D2)], std::slice::from_ref(&trusted), D1).unwrap_err();
         assert_eq!(
             replayed,
             Rejection::DigestMismatch {
