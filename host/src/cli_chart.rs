@@ -73,11 +73,23 @@ impl RegistryArgs {
     pub fn source(&self, registry: &str) -> anyhow::Result<ChartSource> {
         let mut options = ChartSourceOptions::new(self.cache_dir());
         options.plain_http = self.plain_http.clone();
-        if let Some(ca) = &self.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| anyhow::anyhow!("--registry-ca-file {}: {e}", ca.display()))?;
-            options.ca_pem.push(pem);
-        }
+        options.ca_pem.extend(self.ca_pem()?);
+        Ok(ChartSource::new(options, self.credentials(registry)))
+    }
+
+    /// The PEM of --registry-ca-file, if given.
+    pub fn ca_pem(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.ca_file
+            .as_ref()
+            .map(|ca| {
+                std::fs::read(ca)
+                    .map_err(|e| anyhow::anyhow!("--registry-ca-file {}: {e}", ca.display()))
+            })
+            .transpose()
+    }
+
+    /// The environment's credentials, with the explicit ones for `registry`.
+    pub fn credentials(&self, registry: &str) -> CredentialStore {
         let mut credentials = CredentialStore::from_environment();
         if let Some(token) = &self.token {
             credentials.set(registry, Credentials::Bearer(token.clone()));
@@ -91,7 +103,7 @@ impl RegistryArgs {
                 },
             );
         }
-        Ok(ChartSource::new(options, credentials))
+        credentials
     }
 }
 

@@ -60,6 +60,9 @@ pub struct RollbackArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Registry settings for `--plugin oci://…`.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -75,6 +78,9 @@ pub struct UninstallArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Registry settings for `--plugin oci://…`.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -145,7 +151,7 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
         other => other,
     };
     let values = args.values.merge().map_err(anyhow::Error::msg)?;
-    let (_host, plugins) = args.plugins.load()?;
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
     let cluster = args.cluster.connect().await?;
     let chart = load_chart_arg(&args.chart, args.version.as_deref(), &args.registry).await?;
     let report = ops::install(
@@ -165,7 +171,7 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
 }
 
 pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
     let cluster = args.cluster.connect().await?;
     let report = ops::rollback(
         &cluster,
@@ -184,7 +190,7 @@ pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
 }
 
 pub async fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
     let cluster = args.cluster.connect().await?;
     let report = ops::uninstall(
         &cluster,

@@ -70,7 +70,7 @@ pub async fn load_chart_arg(
 }
 
 pub async fn template(args: TemplateArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
     print!("{}", template_text(args, &plugins).await?);
     Ok(())
 }

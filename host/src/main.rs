@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use rmcp::ServiceExt;
 
 use k0rdent_mcp::cli_release;
-use k0rdent_mcp::config::{LogArgs, PluginArgs};
+use k0rdent_mcp::config::LogArgs;
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs, shutdown_signal};
 use k0rdent_mcp::release::engine::InstallMode;
 
@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Serve MCP over stdio (the transport MCP clients spawn), or over HTTP with --http.
     Serve(Box<ServeArgs>),
-    /// Inspect the sandboxed plugins.
+    /// Inspect the sandboxed plugins; push and pull them as OCI artifacts.
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
@@ -57,11 +57,12 @@ enum ChartCommand {
 
 #[derive(Debug, Subcommand)]
 enum PluginsCommand {
-    /// Load every plugin (embedded and --plugin-dir), verify it, and print what loaded as JSON.
-    List {
-        #[command(flatten)]
-        plugins: PluginArgs,
-    },
+    /// Load every plugin (embedded, --plugin-dir and --plugin), verify it, and print what loaded as JSON.
+    List(Box<k0rdent_mcp::cli_plugins::ListArgs>),
+    /// Push a plugin folder as an OCI artifact (optionally signing it); prints its digest as JSON.
+    Push(Box<k0rdent_mcp::cli_plugins::PushArgs>),
+    /// Pull and verify an OCI plugin as the server would, and write it out in the --plugin-dir layout.
+    Pull(Box<k0rdent_mcp::cli_plugins::PullArgs>),
 }
 
 fn main() -> ExitCode {
@@ -88,13 +89,19 @@ fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Plugins {
-            command: PluginsCommand::List { plugins },
+            command: PluginsCommand::List(args),
         } => {
-            let (_host, set) = plugins.load()?;
+            let (_host, set) = args.plugins.load(&args.registry)?;
             let list = k0rdent_mcp::mcp::plugins_list(&set);
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }
+        Command::Plugins {
+            command: PluginsCommand::Push(args),
+        } => runtime()?.block_on(k0rdent_mcp::cli_plugins::push(*args)),
+        Command::Plugins {
+            command: PluginsCommand::Pull(args),
+        } => k0rdent_mcp::cli_plugins::pull(*args),
         Command::Template(args) => {
             tokio::runtime::Runtime::new()?.block_on(k0rdent_mcp::cli_template::template(*args))
         }

@@ -90,7 +90,7 @@ impl Context {
                  serve over HTTP, or use DEV_ALLOW_ANY for a local stdio server"
             );
         }
-        let (host, plugins) = args.plugins.load()?;
+        let (host, plugins) = args.plugins.load(&args.registry)?;
         let kgst = if args.kgst_version.starts_with("sha256:") {
             ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
         } else {

@@ -81,6 +81,12 @@ impl ChartCache {
         self.read_content("blobs", digest, self.max_blob_bytes)
     }
 
+    /// [`Self::read_blob`] with a limit of the caller's (a plugin component
+    /// may be larger than any chart).
+    pub fn read_blob_within(&self, digest: &str, limit: u64) -> Option<Vec<u8>> {
+        self.read_content("blobs", digest, limit)
+    }
+
     pub fn write_blob(&self, digest: &str, bytes: &[u8]) -> Result<PathBuf, OciError> {
         self.write_content("blobs", digest, bytes)
     }

@@ -70,9 +70,9 @@ pub struct PulledChart {
 }
 
 pub struct ChartSource {
-    registry: RegistryClient,
-    cache: ChartCache,
-    credentials: CredentialStore,
+    pub(super) registry: RegistryClient,
+    pub(super) cache: ChartCache,
+    pub(super) credentials: CredentialStore,
     max_chart_bytes: u64,
     /// One lock per chart reference, so concurrent pulls download once.
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,

@@ -108,6 +108,10 @@ pub enum PluginError {
         loaded: String,
     },
 
+    /// A plugin from a registry that was refused before it was compiled.
+    #[error(transparent)]
+    Supply(#[from] Box<super::oci_source::SupplyError>),
+
     #[error("plugin runtime: {0}")]
     Runtime(String),
 }

@@ -1,5 +1,6 @@
 //! Sandboxed chart plugins: the WIT contract's host side, manifests and
-//! digests, limits, the precompiled cache and the default embedded set.
+//! digests, limits, the precompiled cache, the default embedded set, and
+//! plugins pulled from OCI registries with their signatures checked.
 
 mod cache_dir;
 pub mod compiled_cache;
@@ -9,9 +10,13 @@ mod error;
 mod legacy;
 mod limits;
 pub mod manifest;
+pub mod oci_artifact;
+pub mod oci_source;
 mod runtime;
 mod sandbox;
 pub mod selection;
+pub mod signature;
+pub mod trust_policy;
 
 pub use cache_dir::CacheRefusal;
 pub use contract::{ContractVersion, World};
