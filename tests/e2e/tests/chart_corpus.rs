@@ -14,7 +14,46 @@ use std::process::{Command, Output};
 /// Cases the renderer does not match yet, each with the root cause diagnosed
 /// from the diff. The test fails when one of these starts to pass, so the list
 /// only shrinks.
-const KNOWN_GAPS: &[(&str, &str)] = &[];
+const KNOWN_GAPS: &[(&str, &str)] = &[
+    (
+        "cilium/default",
+        "genCA/genSignedCert (Hubble's TLS secrets, hubble.tls.auto.method=helm) are refused by the sandboxed \
+         renderer as needing key material, although renders now get OS entropy",
+    ),
+    (
+        "cilium/hubble-relay-ui",
+        "`now` is an int (typeOf says int, not time.Time), so dateModify leaves it unchanged and cilium's \
+         hasDuration helper (`ne $now ($now | dateModify ...)`) is false: the operator ClusterRole loses `delete`",
+    ),
+    (
+        "cilium/kube-proxy-replacement",
+        "`now` is an int, not a time.Time: dateModify is a no-op, hasDuration is false (as hubble-relay-ui)",
+    ),
+    (
+        "cluster-autoscaler/vpa-rbac-off",
+        "YAML syntax errors are not go-yaml's: a stray `{}` under a sequence item gives \
+         'line 22: simple key expected' where go-yaml says 'line 20: did not find expected key'",
+    ),
+    (
+        "openstack-manila-csi/default",
+        "YAML: a multi-line quoted scalar in a flow sequence followed by `]` on its own line at the key's \
+         indentation is refused ('invalid indentation'); go-yaml accepts it (controllerplugin-statefulset.yaml)",
+    ),
+    (
+        "openstack-manila-csi/nfs-topology",
+        "the flow-sequence `]` indentation refusal, as openstack-manila-csi/default",
+    ),
+    (
+        "openstack-manila-csi/two-protocols",
+        "the flow-sequence `]` indentation refusal fails controllerplugin-statefulset.yaml before helm's own \
+         error in csidriver.yaml is reached",
+    ),
+    (
+        "prefect/configured",
+        "`keys` of a missing value gives an empty list; Go refuses the nil argument to its typed variadic \
+         parameter: 'wrong type for value; expected map[string]interface {}; got interface {}'",
+    ),
+];
 
 /// One `case` line of the corpus list.
 struct Case {
@@ -195,6 +234,14 @@ fn short_diff(ours: &str, helm: &str) -> String {
 fn verdict(case: &Case, ours: &Output, helm: &Output) -> Verdict {
     let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
     let error = |o: &Output| kgst_oracle::helm_error(&String::from_utf8_lossy(&o.stderr));
+    // Compared whole, quoted capped.
+    let quoted = |o: &Output| {
+        let message = error(o);
+        match message.char_indices().nth(400) {
+            Some((cut, _)) => format!("{}…", &message[..cut]),
+            None => message,
+        }
+    };
     match (ours.status.success(), helm.status.success()) {
         (true, true) => {
             let (o, h) = (
@@ -210,11 +257,11 @@ fn verdict(case: &Case, ours: &Output, helm: &Output) -> Verdict {
         (false, false) if error(ours) == error(helm) => Verdict::FailedLikeHelm,
         (false, false) => Verdict::Mismatch(format!(
             "both fail, messages differ\n  ours: {}\n  helm: {}",
-            error(ours),
-            error(helm)
+            quoted(ours),
+            quoted(helm)
         )),
-        (false, true) => Verdict::Mismatch(format!("helm renders, ours fails: {}", error(ours))),
-        (true, false) => Verdict::Mismatch(format!("helm fails ({}), ours renders", error(helm))),
+        (false, true) => Verdict::Mismatch(format!("helm renders, ours fails: {}", quoted(ours))),
+        (true, false) => Verdict::Mismatch(format!("helm fails ({}), ours renders", quoted(helm))),
     }
 }
 
@@ -227,10 +274,18 @@ fn every_corpus_chart_renders_like_helm() {
     assert!(cases.len() >= 36, "too few corpus cases: {}", cases.len());
 
     let mut unexpected = Vec::new();
-    let mut table = vec!["| chart | case | result |".to_string(), "|---|---|---|".into()];
+    let mut table = vec![
+        "| chart | case | result |".to_string(),
+        "|---|---|---|".into(),
+    ];
     for case in &cases {
         let chart = corpus.join(&case.chart).join("chart");
-        assert!(chart.is_dir(), "{}: no chart at {}", case.label(), chart.display());
+        assert!(
+            chart.is_dir(),
+            "{}: no chart at {}",
+            case.label(),
+            chart.display()
+        );
         let v = verdict(
             case,
             &template(&ours, &chart, case, state.path()),
@@ -278,6 +333,9 @@ fn masking_replaces_only_the_named_keys() {
 #[test]
 fn the_short_diff_points_at_the_first_differing_line() {
     let d = short_diff("a\nb\nc\nX\ne\n", "a\nb\nc\nd\ne\n");
-    assert!(d.starts_with("first difference at line 4 (ours 5 lines, helm 5)"), "{d}");
+    assert!(
+        d.starts_with("first difference at line 4 (ours 5 lines, helm 5)"),
+        "{d}"
+    );
     assert!(d.contains("X") && d.contains("d"), "{d}");
 }
