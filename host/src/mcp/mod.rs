@@ -2,6 +2,7 @@
 
 pub mod access;
 mod catalog_tool;
+pub mod confirm;
 pub mod context;
 pub mod http;
 mod install_tool;
@@ -12,6 +13,9 @@ mod releases_tool;
 mod render_tool;
 mod scope;
 mod server;
+pub mod stdio;
+mod tool_set;
+pub mod wire;
 
 pub use catalog_tool::{CatalogList, CatalogListArgs};
 pub use context::{Context, ServeArgs};

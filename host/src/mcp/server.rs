@@ -8,7 +8,8 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ServerCapabilities, ServerConfig,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -16,6 +17,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
+use super::confirm::{self, Verdict};
 use super::context::Context;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
@@ -26,6 +28,7 @@ use super::releases_tool::{
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
+use super::tool_set;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
 
@@ -115,15 +118,30 @@ pub struct K0rdentMcp {
     context: Arc<Context>,
     metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
+    /// Tools `--read-only` hid, so a call to one can name the flag.
+    hidden: Arc<Vec<String>>,
 }
+
+/// The protocol versions served. 2025-03-26 is left out: it is the one
+/// revision with JSON-RPC batches, which this server refuses (see
+/// [`super::wire`]); a client asking for it is offered a newer one.
+const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2024_11_05,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
 
 #[tool_router(router = tool_router)]
 impl K0rdentMcp {
     pub fn new(context: Arc<Context>) -> Self {
+        let mut tool_router = Self::tool_router();
+        let hidden = tool_set::shape(&mut tool_router, context.read_only);
         K0rdentMcp {
             context,
             metrics: Metrics::new(),
-            tool_router: Self::tool_router(),
+            tool_router,
+            hidden: Arc::new(hidden),
         }
     }
 
@@ -359,9 +377,15 @@ impl ServerHandler for K0rdentMcp {
     /// The router's dispatch, timed and counted for `/metrics`.
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if self.hidden.iter().any(|name| *name == request.name) {
+            return Err(ErrorData::invalid_params(
+                tool_set::read_only_refusal(&request.name),
+                None,
+            ));
+        }
         // Unknown names share one label: a client must not be able to grow
         // the metrics without bound by inventing tool names.
         let tool = if self.tool_router.has_route(&request.name) {
@@ -374,9 +398,25 @@ impl ServerHandler for K0rdentMcp {
             .tool_router
             .get(&request.name)
             .and_then(|t| unknown_arguments(&t.name, &t.input_schema, request.arguments.as_ref()));
-        let mut response = match unknown {
-            Some(message) => Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into()),
-            None => {
+        let verdict = match (&unknown, self.tool_router.get(&request.name)) {
+            (None, Some(tool)) if confirm::is_destructive(tool) => {
+                confirm::gate(
+                    self.context.confirm,
+                    tool,
+                    &mut request.arguments,
+                    request.input_responses.as_ref(),
+                    &context,
+                )
+                .await
+            }
+            _ => Verdict::Proceed,
+        };
+        let mut response = match (unknown, verdict) {
+            (Some(message), _) | (None, Verdict::Refuse(message)) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+            }
+            (None, Verdict::Ask(question)) => Ok(CallToolResponse::InputRequired(question)),
+            (None, Verdict::Proceed) => {
                 self.tool_router
                     .call(ToolCallContext::new(self, request, context))
                     .await
@@ -400,6 +440,39 @@ impl ServerHandler for K0rdentMcp {
         };
         self.metrics.record(&tool, outcome, started.elapsed());
         response
+    }
+
+    /// Every tool fits in one page, so the server never hands out a cursor,
+    /// and any cursor a client sends is one it made up.
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        if let Some(cursor) = request.and_then(|r| r.cursor) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "invalid cursor {}: this server lists every tool in one page and issues no cursors; \
+                     fix: call tools/list without a cursor",
+                    quote(&cursor)
+                ),
+                None,
+            ));
+        }
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        let mut result = ListToolsResult::with_all_items(self.tool_router.list_all());
+        if modern {
+            // rmcp's own hints: no freshness promise, and the same list for every caller.
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(rmcp::model::CacheScope::Public);
+        }
+        Ok(result)
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(PROTOCOL_VERSIONS)
     }
 
     fn get_info(&self) -> ServerConfig {
