@@ -218,12 +218,22 @@ fn stdio_answers_every_malformed_message_with_a_jsonrpc_error() {
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    post_as(http, url, "2025-11-25", body).await
+}
+
+/// POSTs `body` with `MCP-Protocol-Version: version`.
+async fn post_as(
+    http: &reqwest::Client,
+    url: &str,
+    version: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
     {
         let response = http
             .post(url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-protocol-version", version)
             .body(body)
             .send()
             .await
@@ -281,9 +291,10 @@ async fn http_answers_malformed_bodies_with_400_and_a_jsonrpc_error() {
     assert_eq!(status, 200);
     assert_eq!(error_of(&reply).0, -32602, "{reply}");
 
-    let (status, reply) = post(
+    let (status, reply) = post_as(
         &http,
         &url,
+        "2025-03-26",
         String::from_utf8(initialize("2025-03-26")).unwrap(),
     )
     .await;
