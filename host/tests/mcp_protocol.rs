@@ -423,9 +423,9 @@ fn python_sdk_user_confirms_declines_or_cancels_destructive_calls() {
     let work = tempfile::tempdir().unwrap();
     let env = offline_env(work.path());
 
-    // Over stdio, in the handshake era (server-to-client elicitation) and in
-    // whatever the SDK negotiates by itself (2026-07-28: input_required).
-    for mode in ["legacy", "auto"] {
+    // Over stdio, in the handshake era (a server-to-client elicitation
+    // request) and in 2026-07-28 (the question comes back as input_required).
+    for mode in ["legacy", "2026-07-28"] {
         let calls = [
             ("uninstall", UNINSTALL, uninstall_minio()),
             (
@@ -436,6 +436,9 @@ fn python_sdk_user_confirms_declines_or_cancels_destructive_calls() {
         ];
         for answer in ["decline", "cancel", "untick"] {
             let out = confirm_client(&python, BIN, mode, answer, &env, &calls);
+            if mode != "legacy" {
+                assert_eq!(out["protocol"], mode, "{out}");
+            }
             for key in ["uninstall", "rollback"] {
                 let said = text(&out, key);
                 assert!(
@@ -604,25 +607,19 @@ fn python_sdk_over_stateless_http_confirms_inline_or_with_the_argument() {
     let out = confirm_client(
         &python,
         &url,
-        "auto",
+        "2026-07-28",
         "decline",
         &env,
         &[("uninstall", UNINSTALL, uninstall_minio())],
     );
-    if out["protocol"] == "2026-07-28" {
-        assert_eq!(
-            out["uninstall"]["asked"].as_array().unwrap().len(),
-            1,
-            "{out}"
-        );
-        assert!(
-            text(&out, "uninstall").contains("the user declined"),
-            "{out}"
-        );
-    } else {
-        assert!(
-            text(&out, "uninstall").contains("\"confirm\": true"),
-            "{out}"
-        );
-    }
+    assert_eq!(out["protocol"], "2026-07-28");
+    assert_eq!(
+        out["uninstall"]["asked"].as_array().unwrap().len(),
+        1,
+        "{out}"
+    );
+    assert!(
+        text(&out, "uninstall").contains("the user declined"),
+        "{out}"
+    );
 }

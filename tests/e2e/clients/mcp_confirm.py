@@ -3,7 +3,7 @@ user who answers every confirmation question the same way, and prints what
 each call returned and each question the server asked, as one JSON object,
 for host/tests/mcp_protocol.rs.
 
-usage: mcp_confirm.py <server binary | http(s)://…/mcp URL> <mode: auto|legacy> <answer> < calls.json
+usage: mcp_confirm.py <server binary | http(s)://…/mcp URL> <mode: auto|legacy|2026-07-28> <answer> < calls.json
 answer: accept (ticks confirm), untick (accepts without ticking), decline, cancel,
         or none (the client declares no elicitation capability at all)
 calls.json: [{"key": "…", "tool": "…", "arguments": {…}}, …]
