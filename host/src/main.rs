@@ -123,7 +123,7 @@ fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve_stdio(server: K0rdentMcp) -> anyhow::Result<()> {
     tracing::info!("serving MCP on stdio");
-    let running = server.serve(rmcp::transport::stdio()).await?;
+    let running = server.serve(k0rdent_mcp::mcp::stdio::transport()).await?;
     tokio::select! {
         quit = running.waiting() => { quit?; }
         _ = shutdown_signal() => { tracing::info!("shutting down on signal"); }

@@ -50,6 +50,29 @@ pub struct ServeArgs {
         default_value = "kcm-system"
     )]
     pub default_namespace: String,
+    /// Serve only the tools that write nothing (list, render, history, plugins); calls to the others are
+    /// refused with an error naming this flag.
+    #[arg(
+        long = "read-only",
+        env = "K0RDENT_MCP_READ_ONLY",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub read_only: bool,
+    /// How destructive tools (uninstall, rollback) are confirmed: `when-supported` asks the user through MCP
+    /// elicitation when the client offers it, else the call must carry `confirm: true`; `require` serves them
+    /// only to clients with elicitation; `never` asks nobody.
+    #[arg(
+        long = "confirm-destructive",
+        env = "K0RDENT_MCP_CONFIRM_DESTRUCTIVE",
+        value_enum,
+        default_value = "when-supported",
+        value_name = "MODE"
+    )]
+    pub confirm_destructive: super::confirm::ConfirmMode,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -77,6 +100,9 @@ pub struct Context {
     pub default_namespace: String,
     pub access: super::access::Access,
     pub engine: crate::release::engine::EngineOptions,
+    /// `--read-only`: only tools that write nothing are served.
+    pub read_only: bool,
+    pub confirm: super::confirm::ConfirmMode,
     // Keeps the engine (and its epoch ticker) alive as long as the plugins.
     _host: PluginHost,
 }
@@ -114,6 +140,8 @@ impl Context {
             default_namespace: args.default_namespace.clone(),
             access,
             engine: args.access.engine.options(),
+            read_only: args.read_only,
+            confirm: args.confirm_destructive,
             _host: host,
         }))
     }

@@ -26,6 +26,7 @@ use super::server::K0rdentMcp;
 
 mod conn_limit;
 pub mod exposure;
+mod jsonrpc_body;
 mod readiness;
 
 use conn_limit::ConnectionLimit;
@@ -328,7 +329,9 @@ fn router(
         config,
     );
     let oidc_required = server.context().access.mode == AuthMode::OidcRequired;
-    let mcp_routes = Router::new().route_service("/mcp", mcp);
+    let mcp_routes = Router::new()
+        .route_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn(jsonrpc_body::check));
     let mcp_routes = if oidc_required {
         mcp_routes.layer(axum::middleware::from_fn_with_state(
             server.clone(),

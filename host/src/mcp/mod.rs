@@ -3,6 +3,7 @@
 pub mod access;
 mod catalog_tool;
 mod client_log;
+pub mod confirm;
 pub mod context;
 mod discovery;
 pub mod http;
@@ -14,6 +15,9 @@ mod releases_tool;
 mod render_tool;
 mod scope;
 mod server;
+pub mod stdio;
+mod tool_set;
+pub mod wire;
 
 pub use catalog_tool::{CatalogList, CatalogListArgs};
 pub use context::{Context, ServeArgs};

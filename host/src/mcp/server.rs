@@ -9,8 +9,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig,
 };
 // MCP logging is deprecated by SEP-2577 but part of the revisions clients negotiate today.
 #[allow(deprecated)]
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 use super::catalog_tool::{self, CatalogList, CatalogListArgs};
 use super::client_log::ClientLog;
+use super::confirm::{self, Verdict};
 use super::context::Context;
 use super::discovery;
 use super::install_tool::{self, InstallArgs, InstallResult};
@@ -33,6 +35,7 @@ use super::releases_tool::{
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
+use super::tool_set;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
 
@@ -122,16 +125,31 @@ pub struct K0rdentMcp {
     context: Arc<Context>,
     metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
+    /// Tools `--read-only` hid, so a call to one can name the flag.
+    hidden: Arc<Vec<String>>,
     client_log: ClientLog,
 }
+
+/// The protocol versions served. 2025-03-26 is left out: it is the one
+/// revision with JSON-RPC batches, which this server refuses (see
+/// [`super::wire`]); a client asking for it is offered a newer one.
+const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2024_11_05,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
 
 #[tool_router(router = tool_router)]
 impl K0rdentMcp {
     pub fn new(context: Arc<Context>) -> Self {
+        let mut tool_router = Self::tool_router();
+        let hidden = tool_set::shape(&mut tool_router, context.read_only);
         K0rdentMcp {
             context,
             metrics: Metrics::new(),
-            tool_router: Self::tool_router(),
+            tool_router,
+            hidden: Arc::new(hidden),
             client_log: ClientLog::default(),
         }
     }
@@ -376,9 +394,15 @@ impl ServerHandler for K0rdentMcp {
     /// The router's dispatch, timed and counted for `/metrics`.
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        if self.hidden.iter().any(|name| *name == request.name) {
+            return Err(ErrorData::invalid_params(
+                tool_set::read_only_refusal(&request.name),
+                None,
+            ));
+        }
         // Unknown names share one label: a client must not be able to grow
         // the metrics without bound by inventing tool names.
         let tool = if self.tool_router.has_route(&request.name) {
@@ -392,9 +416,25 @@ impl ServerHandler for K0rdentMcp {
             .tool_router
             .get(&request.name)
             .and_then(|t| unknown_arguments(&t.name, &t.input_schema, request.arguments.as_ref()));
-        let mut response = match unknown {
-            Some(message) => Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into()),
-            None => {
+        let verdict = match (&unknown, self.tool_router.get(&request.name)) {
+            (None, Some(tool)) if confirm::is_destructive(tool) => {
+                confirm::gate(
+                    self.context.confirm,
+                    tool,
+                    &mut request.arguments,
+                    request.input_responses.as_ref(),
+                    &context,
+                )
+                .await
+            }
+            _ => Verdict::Proceed,
+        };
+        let mut response = match (unknown, verdict) {
+            (Some(message), _) | (None, Verdict::Refuse(message)) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+            }
+            (None, Verdict::Ask(question)) => Ok(CallToolResponse::InputRequired(question)),
+            (None, Verdict::Proceed) => {
                 self.tool_router
                     .call(ToolCallContext::new(self, request, context))
                     .await
@@ -495,6 +535,39 @@ impl ServerHandler for K0rdentMcp {
     ) -> Result<(), ErrorData> {
         self.client_log.set_level(request.level);
         Ok(())
+    }
+
+    /// Every tool fits in one page, so the server never hands out a cursor,
+    /// and any cursor a client sends is one it made up.
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        if let Some(cursor) = request.and_then(|r| r.cursor) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "invalid cursor {}: this server lists every tool in one page and issues no cursors; \
+                     fix: call tools/list without a cursor",
+                    quote(&cursor)
+                ),
+                None,
+            ));
+        }
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+        let mut result = ListToolsResult::with_all_items(self.tool_router.list_all());
+        if modern {
+            // rmcp's own hints: no freshness promise, and the same list for every caller.
+            result.ttl_ms = Some(0);
+            result.cache_scope = Some(rmcp::model::CacheScope::Public);
+        }
+        Ok(result)
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(PROTOCOL_VERSIONS)
     }
 
     #[allow(deprecated)] // enable_logging: see `client_log`

@@ -6,7 +6,9 @@ usage: mcp_calls.py <server binary> < calls.json
 calls.json: [{"key": "…", "tool": "…", "arguments": {…}}, …]
 
 The server is configured from the K0RDENT_MCP_* environment. Arguments go to
-the server exactly as given: unknown ones and huge values included.
+the server exactly as given: unknown ones and huge values included. The client
+offers MCP elicitation and its user confirms every destructive call, so what a
+refusal says comes from the tool, not from the confirmation.
 """
 
 import asyncio
@@ -14,7 +16,7 @@ import json
 import os
 import sys
 
-from mcp import Client
+from mcp import Client, types
 from mcp.client.stdio import StdioServerParameters
 
 
@@ -31,7 +33,10 @@ async def main(binary):
     calls = json.load(sys.stdin)
     server = StdioServerParameters(command=binary, args=["serve"], env=dict(os.environ))
     out = {}
-    async with Client(server) as client:
+    async def user_confirms(context, params):
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(server, elicitation_callback=user_confirms) as client:
         for c in calls:
             out[c["key"]] = await call(client, c["tool"], c["arguments"])
     print(json.dumps(out))

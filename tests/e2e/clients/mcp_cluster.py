@@ -5,7 +5,10 @@ usage: mcp_cluster.py dev <server binary>
        mcp_cluster.py oidc <http://…/mcp URL> <alice token> <nobody token>
 
 `dev` spawns the binary over stdio (DEV_ALLOW_ANY, configuration from the
-K0RDENT_MCP_* environment); `oidc` talks streamable HTTP with bearer tokens.
+K0RDENT_MCP_* environment) as a client whose user confirms every destructive
+call when the server asks (MCP elicitation); `oidc` talks streamable HTTP with
+bearer tokens as a client without elicitation, which confirms with
+`confirm: true`.
 """
 
 import asyncio
@@ -15,7 +18,7 @@ import sys
 
 import anyio
 from mcp_types import PromptReference, ResourceTemplateReference
-from mcp import Client
+from mcp import Client, types
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -37,8 +40,13 @@ async def call(client, tool, args, **kw):
 
 async def dev(binary):
     server = StdioServerParameters(command=binary, args=["serve", "--log-format", "json"], env=dict(os.environ))
-    out = {}
-    async with Client(server) as client:
+    out = {"asked": []}
+
+    async def user_confirms(context, params):
+        out["asked"].append(params.message)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(server, elicitation_callback=user_confirms) as client:
         out["namespaces"] = await call(client, "k0rdent.mgmt.namespaces.list", {})
         progress = []
 
@@ -136,7 +144,7 @@ async def oidc(url, alice, nobody):
         )
         out["alice_history"] = await call(client, "k0rdent.mgmt.releases.history", {"release": "minio", "namespace": "team-a"})
         out["alice_uninstall"] = await call(
-            client, "k0rdent.mgmt.serviceTemplates.uninstall", {"template": "minio", "namespace": "team-a"}
+            client, "k0rdent.mgmt.serviceTemplates.uninstall", {"template": "minio", "namespace": "team-a", "confirm": True}
         )
     print(json.dumps(out))
 
