@@ -97,6 +97,59 @@ pub enum EngineError {
         reason: String,
         fix: String,
     },
+    /// Another operation holds the release's lock (see `lock.rs`).
+    #[error(
+        "release {release:?} in namespace {namespace:?}: another operation is in progress since {since}, by {holder} \
+         (revision {revision}{detail}); fix: {fix}"
+    )]
+    InProgress {
+        release: String,
+        namespace: String,
+        revision: u32,
+        since: String,
+        holder: String,
+        detail: String,
+        fix: String,
+    },
+    /// This operation's lease was taken over (it had expired, or someone
+    /// unlocked the release with force) while it ran; it stopped writing.
+    #[error(
+        "release {release:?} in namespace {namespace:?}: this operation lost its lock on revision {revision}: \
+         {what}; it stopped without writing the release record again; fix: inspect with \
+         `k0rdent-mcp history {release} -n {namespace}` and run the operation again (raise --lock-lease if \
+         the cluster is slow to answer)"
+    )]
+    LockLost {
+        release: String,
+        namespace: String,
+        revision: u32,
+        what: String,
+    },
+    /// `unlock` on a release no operation holds.
+    #[error(
+        "release {release:?} in namespace {namespace:?} is not locked: its latest revision {revision} is {status} \
+         with no lease; nothing to unlock"
+    )]
+    NotLocked {
+        release: String,
+        namespace: String,
+        revision: u32,
+        status: String,
+    },
+    /// `unlock` without force on a lock that may still be in use.
+    #[error(
+        "release {release:?} in namespace {namespace:?}: unlock refused: revision {revision} is held by {holder} \
+         since {since}{detail}; fix: {fix}"
+    )]
+    UnlockRefused {
+        release: String,
+        namespace: String,
+        revision: u32,
+        holder: String,
+        since: String,
+        detail: String,
+        fix: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -131,8 +184,8 @@ impl EngineError {
         let fix = match source {
             HistoryError::OperationInProgress => format!(
                 "wait for the running operation to finish; if none is running (a crashed client), \
-                 roll back with `helm rollback {release} -n {namespace}` or delete the pending release \
-                 Secret (kubectl get secrets -n {namespace} -l name={release},owner=helm)"
+                 run `k0rdent-mcp unlock {release} -n {namespace}` (`--force` for a record without \
+                 a lease), which marks it failed and rolls back"
             ),
             HistoryError::NoDeployedReleases(_) => {
                 format!("uninstall it (helm uninstall {release} -n {namespace}) and install again")
