@@ -36,15 +36,24 @@ fn write_chart(dir: &Path) -> PathBuf {
          data:\n  round: {{ .Values.round | quote }}\n  who: {{ .Values.who | quote }}\n",
     )
     .unwrap();
-    std::fs::write(
-        chart.join("templates/hook.yaml"),
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n\
-         \x20   helm.sh/hook: post-install,pre-upgrade,pre-rollback,pre-delete\n\
-         \x20   helm.sh/hook-delete-policy: before-hook-creation\n\
-         spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n\
-         \x20     - name: wait\n          image: busybox\n          command: [\"true\"]\n",
-    )
-    .unwrap();
+    let hook = [
+        "apiVersion: batch/v1",
+        "kind: Job",
+        "metadata:",
+        "  name: {{ .Release.Name }}-hook",
+        "  annotations:",
+        "    helm.sh/hook: post-install,pre-upgrade,pre-rollback,pre-delete",
+        "    helm.sh/hook-delete-policy: before-hook-creation",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      restartPolicy: Never",
+        "      containers:",
+        "        - name: wait",
+        "          image: busybox",
+        "          command: [\"true\"]",
+    ];
+    std::fs::write(chart.join("templates/hook.yaml"), hook.join("\n") + "\n").unwrap();
     chart
 }
 
@@ -188,7 +197,12 @@ fn wait_for_waiting_hook(plane: &ControlPlane, release: &str, child: &mut Child)
 fn secrets(plane: &ControlPlane, release: &str) -> Vec<(u32, String)> {
     let list = kubectl_json(
         plane,
-        &["get", "secrets", "-l", &format!("name={release},owner=helm")],
+        &[
+            "get",
+            "secrets",
+            "-l",
+            &format!("name={release},owner=helm"),
+        ],
     );
     let mut out: Vec<(u32, String)> = list["items"]
         .as_array()
@@ -264,15 +278,24 @@ fn an_abandoned_upgrade_is_recovered_after_its_lease_expires_and_a_live_one_is_r
         assert!(!status.success());
         std::io::read_to_string(other.stderr.take().unwrap()).unwrap()
     };
-    assert!(out.contains("another operation is in progress since "), "{out}");
+    assert!(
+        out.contains("another operation is in progress since "),
+        "{out}"
+    );
     assert!(out.contains(&holder_pid), "names the holder process: {out}");
     assert!(out.contains("pending-upgrade, lease renewed"), "{out}");
     // The renewal keeps a 3 s lease alive for as long as the operation runs.
     std::thread::sleep(Duration::from_secs(5));
     let err = cli.error(&["unlock", "app", "-n", NS]);
     assert!(err.contains("unlock refused"), "{err}");
-    assert!(err.contains(&holder_pid) && err.contains("lease is live"), "{err}");
-    assert_eq!(secrets(&plane, "app"), [(1, "deployed".into()), (2, "pending-upgrade".into())]);
+    assert!(
+        err.contains(&holder_pid) && err.contains("lease is live"),
+        "{err}"
+    );
+    assert_eq!(
+        secrets(&plane, "app"),
+        [(1, "deployed".into()), (2, "pending-upgrade".into())]
+    );
 
     // The process dies mid-operation; its lease runs out.
     upgrade.kill().unwrap();
@@ -297,7 +320,10 @@ fn an_abandoned_upgrade_is_recovered_after_its_lease_expires_and_a_live_one_is_r
     assert!(recovered["since"].as_str().unwrap().ends_with('Z'));
     assert!(recovered["expired_at"].is_string(), "{recovered}");
     assert_eq!(recovered["rollback_revision"], 3, "{recovered}");
-    assert_eq!((&next["action"], &next["revision"]), (&json!("upgraded"), &json!(4)));
+    assert_eq!(
+        (&next["action"], &next["revision"]),
+        (&json!("upgraded"), &json!(4))
+    );
     let expected = [
         (1, "superseded".to_string()),
         (2, "failed".into()),
@@ -307,7 +333,10 @@ fn an_abandoned_upgrade_is_recovered_after_its_lease_expires_and_a_live_one_is_r
     assert_eq!(secrets(&plane, "app"), expected);
     assert_eq!(helm_history(&plane, "app"), expected);
     let described = helm(&plane, &["history", "app", "-n", NS, "-o", "json"]);
-    assert!(described.contains("upgrade interrupted (pending-upgrade"), "{described}");
+    assert!(
+        described.contains("upgrade interrupted (pending-upgrade"),
+        "{described}"
+    );
     let cm = kubectl_json(&plane, &["get", "configmap", "app-cm"]);
     assert_eq!(cm["data"]["round"], "3");
     // No record keeps a lease once its operation is over.
@@ -325,9 +354,21 @@ fn an_abandoned_upgrade_is_recovered_after_its_lease_expires_and_a_live_one_is_r
     // And helm v4 upgrades the release afterwards.
     helm(
         &plane,
-        &["upgrade", "app", &cli.chart, "-n", NS, "--set", "round=5", "--no-hooks"],
+        &[
+            "upgrade",
+            "app",
+            &cli.chart,
+            "-n",
+            NS,
+            "--set",
+            "round=5",
+            "--no-hooks",
+        ],
     );
-    assert_eq!(secrets(&plane, "app").last().unwrap(), &(5, "deployed".into()));
+    assert_eq!(
+        secrets(&plane, "app").last().unwrap(),
+        &(5, "deployed".into())
+    );
 }
 
 #[test]
@@ -349,8 +390,14 @@ fn unlock_recovers_a_first_install_and_helms_own_pending_record_only_with_force(
     assert!(kubectl_json(&plane, &["get", "configmap", "fresh-cm"])["data"].is_object());
 
     let err = cli.error(&["unlock", "fresh", "-n", NS]);
-    assert!(err.contains("unlock refused: revision 1 is held by"), "{err}");
-    assert!(err.contains(&holder_pid) && err.contains(" since "), "{err}");
+    assert!(
+        err.contains("unlock refused: revision 1 is held by"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&holder_pid) && err.contains(" since "),
+        "{err}"
+    );
     assert!(err.contains("--force"), "{err}");
 
     let unlocked = cli.json(&["unlock", "fresh", "-n", NS, "--force"]);
@@ -358,13 +405,19 @@ fn unlock_recovers_a_first_install_and_helms_own_pending_record_only_with_force(
     let recovered = &unlocked["recovered"];
     assert_eq!(recovered["revision"], 1);
     assert_eq!(recovered["status"], "pending-install");
-    assert_eq!(recovered["deleted"], json!(["kcm-system/ConfigMap/fresh-cm"]));
+    assert_eq!(
+        recovered["deleted"],
+        json!(["kcm-system/ConfigMap/fresh-cm"])
+    );
     assert!(recovered["expired_at"].is_null());
     assert_eq!(secrets(&plane, "fresh"), [(1, "failed".into())]);
     assert_eq!(helm_history(&plane, "fresh"), [(1, "failed".into())]);
     assert!(
         plane
-            .kubectl_as(&plane.kubeconfig, &["get", "configmap", "fresh-cm", "-n", NS])
+            .kubectl_as(
+                &plane.kubeconfig,
+                &["get", "configmap", "fresh-cm", "-n", NS]
+            )
             .is_err(),
         "the failed first install's object is removed"
     );
@@ -378,7 +431,15 @@ fn unlock_recovers_a_first_install_and_helms_own_pending_record_only_with_force(
         .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
     let mut by_helm = plane
         .helm_command(&helm_bin)
-        .args(["install", "byhelm", &cli.chart, "-n", NS, "--timeout", "10m"])
+        .args([
+            "install",
+            "byhelm",
+            &cli.chart,
+            "-n",
+            NS,
+            "--timeout",
+            "10m",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -394,10 +455,16 @@ fn unlock_recovers_a_first_install_and_helms_own_pending_record_only_with_force(
     );
     assert!(err.contains("no lease"), "{err}");
     let err = cli.error(&["unlock", "byhelm", "-n", NS]);
-    assert!(err.contains("unlock refused") && err.contains("pending-install, no lease"), "{err}");
+    assert!(
+        err.contains("unlock refused") && err.contains("pending-install, no lease"),
+        "{err}"
+    );
     let unlocked = cli.json(&["unlock", "byhelm", "-n", NS, "--force"]);
     assert_eq!(unlocked["lease"], "none", "{unlocked}");
-    assert_eq!(unlocked["recovered"]["deleted"], json!(["kcm-system/ConfigMap/byhelm-cm"]));
+    assert_eq!(
+        unlocked["recovered"]["deleted"],
+        json!(["kcm-system/ConfigMap/byhelm-cm"])
+    );
     assert_eq!(helm_history(&plane, "byhelm"), [(1, "failed".into())]);
 }
 
@@ -420,7 +487,11 @@ fn two_processes_racing_on_one_release_for_20_rounds_proceed_one_at_a_time() {
         chart,
     };
     // Compile the plugins once, so both racers start equally fast.
-    let warm = cli.command(&["plugins", "list"], "60s").output().unwrap();
+    let warm = Command::new(BIN)
+        .args(["plugins", "list"])
+        .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", cli.cache.join("plugins"))
+        .output()
+        .unwrap();
     assert!(warm.status.success(), "{warm:?}");
     let started = Instant::now();
     let mut installed = false;
@@ -433,11 +504,7 @@ fn two_processes_racing_on_one_release_for_20_rounds_proceed_one_at_a_time() {
             a.extend(["--set".to_string(), format!("who={who}")]);
             a
         };
-        let uninstall = || {
-            ["uninstall", "race", "-n", NS]
-                .map(String::from)
-                .to_vec()
-        };
+        let uninstall = || ["uninstall", "race", "-n", NS].map(String::from).to_vec();
         let (a, b) = match (installed, round % 3) {
             (false, _) | (true, 0) => (upgrade("a"), upgrade("b")),
             (true, 1) => (upgrade("a"), uninstall()),
@@ -481,11 +548,15 @@ fn two_processes_racing_on_one_release_for_20_rounds_proceed_one_at_a_time() {
             winners.len(),
             1,
             "round {round}: exactly one proceeds: {:?}",
-            done.iter().map(|f| (&f.who, f.ok, &f.stderr)).collect::<Vec<_>>()
+            done.iter()
+                .map(|f| (&f.who, f.ok, &f.stderr))
+                .collect::<Vec<_>>()
         );
         let loser = done.iter().find(|f| !f.ok).unwrap();
         assert!(
-            loser.stderr.contains("another operation is in progress since "),
+            loser
+                .stderr
+                .contains("another operation is in progress since "),
             "round {round}: the loser is told: {}",
             loser.stderr
         );

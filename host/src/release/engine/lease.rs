@@ -244,10 +244,7 @@ mod tests {
         for (lease, expired) in [(live, false), (dead, true)] {
             // A lease holds whatever the status: recovery keeps it on a
             // record it already marked failed until the rollback is written.
-            let state = lock_state(
-                Some(&stored(Status::Failed, lease.annotations())),
-                now,
-            );
+            let state = lock_state(Some(&stored(Status::Failed, lease.annotations())), now);
             assert_eq!(
                 state,
                 LockState::Leased {
@@ -263,10 +260,7 @@ mod tests {
     #[test]
     fn instance_ids_name_the_host_and_process_and_stay_fixed() {
         let id = instance_id();
-        assert!(
-            id.contains(&format!("/{}-", std::process::id())),
-            "{id}"
-        );
+        assert!(id.contains(&format!("/{}-", std::process::id())), "{id}");
         assert_eq!(id, instance_id());
     }
 }

@@ -138,7 +138,9 @@ impl<'a> HeldLock<'a> {
                         return;
                     }
                     // The lease has two more renewals before it runs out.
-                    Err(e) => tracing::warn!(secret = %name, error = %e, "renewing the operation lock failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(secret = %name, error = %e, "renewing the operation lock failed; retrying")
+                    }
                 }
             }
         });
@@ -203,12 +205,7 @@ impl<'a> HeldLock<'a> {
         };
         match self
             .store
-            .replace_if_unchanged(
-                record,
-                &self.labels,
-                keep_lease.then_some(&lease),
-                &version,
-            )
+            .replace_if_unchanged(record, &self.labels, keep_lease.then_some(&lease), &version)
             .await?
         {
             Ok(new) => {
@@ -339,7 +336,9 @@ impl<'a> ReleaseEngine<'a> {
             LockState::Leased { expired: true, .. } => "expired",
             LockState::Leased { lease, .. } if force || lease.holder == instance_id() => "live",
             LockState::Unleased { .. } if force => "none",
-            LockState::Leased { revision, lease, .. } => {
+            LockState::Leased {
+                revision, lease, ..
+            } => {
                 return Err(EngineError::UnlockRefused {
                     release: release.to_string(),
                     namespace: namespace.to_string(),
@@ -369,7 +368,9 @@ impl<'a> ReleaseEngine<'a> {
                     namespace: namespace.to_string(),
                     revision: *revision,
                     holder: UNLEASED_HOLDER.to_string(),
-                    since: since.map(rfc3339).unwrap_or_else(|| "an unknown time".into()),
+                    since: since
+                        .map(rfc3339)
+                        .unwrap_or_else(|| "an unknown time".into()),
                     detail: format!(" ({}, no lease)", status.as_str()),
                     fix: format!(
                         "make sure no helm or k0rdent-mcp operation on {release} still runs, then unlock with \
@@ -414,10 +415,14 @@ impl<'a> ReleaseEngine<'a> {
             ),
             LockState::Unleased { since, .. } => (
                 UNLEASED_HOLDER.to_string(),
-                since.map(rfc3339).unwrap_or_else(|| "an unknown time".into()),
+                since
+                    .map(rfc3339)
+                    .unwrap_or_else(|| "an unknown time".into()),
                 None,
             ),
-            LockState::Free => return Err(EngineError::Internal("recovery of a free release".into())),
+            LockState::Free => {
+                return Err(EngineError::Internal("recovery of a free release".into()));
+            }
         };
         let was = stuck
             .status()
@@ -503,7 +508,9 @@ impl<'a> ReleaseEngine<'a> {
                 recovered.rollback_revision = Some(done.revision);
             }
             None => {
-                let deleted = self.remove_first_install(release, namespace, &record).await?;
+                let deleted = self
+                    .remove_first_install(release, namespace, &record)
+                    .await?;
                 held.release(&record).await?;
                 recovered.remediation = format!(
                     "marked revision {} failed and removed the {} object(s) the interrupted first install created",
@@ -610,7 +617,9 @@ fn in_progress(release: &str, namespace: &str, state: &LockState) -> EngineError
             since,
         } => (
             *revision,
-            since.map(rfc3339).unwrap_or_else(|| "an unknown time".into()),
+            since
+                .map(rfc3339)
+                .unwrap_or_else(|| "an unknown time".into()),
             UNLEASED_HOLDER.to_string(),
             format!(", {}, no lease", status.as_str()),
             format!(
@@ -640,7 +649,8 @@ fn concurrent_change(release: &str, namespace: &str, revision: u32) -> EngineErr
         revision,
         since: rfc3339(clock::unix_now()),
         holder: "a concurrent operation".into(),
-        detail: ", which changed the release while this one prepared; this one wrote nothing".into(),
+        detail: ", which changed the release while this one prepared; this one wrote nothing"
+            .into(),
         fix: "retry: the release's history now includes that operation".into(),
     }
 }

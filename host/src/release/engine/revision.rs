@@ -117,9 +117,7 @@ impl ReleaseEngine<'_> {
             timeout: self.options.timeout,
             control,
         };
-        hooks
-            .run(record, events.0, &mut applied.hooks)
-            .await?;
+        hooks.run(record, events.0, &mut applied.hooks).await?;
         control.report(
             Step::Apply,
             format!("applying {} object(s)", plan.targets.len()),
@@ -148,9 +146,7 @@ impl ReleaseEngine<'_> {
                 applied.deleted.push(old.clone());
             }
         }
-        hooks
-            .run(record, events.1, &mut applied.hooks)
-            .await?;
+        hooks.run(record, events.1, &mut applied.hooks).await?;
         Ok(())
     }
 

@@ -40,7 +40,14 @@ impl ReleaseEngine<'_> {
         let (mut deleted, mut kept) = (Vec::new(), Vec::new());
         if last.record.status() != Some(Status::Uninstalled) {
             let removed = self
-                .remove_objects(&mut record, &lock, namespace, &mut deleted, &mut kept, control)
+                .remove_objects(
+                    &mut record,
+                    &lock,
+                    namespace,
+                    &mut deleted,
+                    &mut kept,
+                    control,
+                )
                 .await;
             if let Err(err) = removed {
                 if !matches!(err, EngineError::LockLost { .. }) {
