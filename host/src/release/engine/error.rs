@@ -99,17 +99,14 @@ pub enum EngineError {
     },
     /// Another operation holds the release's lock (see `lock.rs`).
     #[error(
-        "release {release:?} in namespace {namespace:?}: another operation is in progress since {since}, by {holder} \
-         (revision {revision}{detail}); fix: {fix}"
+        "release {release:?} in namespace {namespace:?}: another operation is in progress since {}, by {} \
+         (revision {}{}); fix: {}",
+        .held.since, .held.holder, .held.revision, .held.detail, .held.fix
     )]
     InProgress {
         release: String,
         namespace: String,
-        revision: u32,
-        since: String,
-        holder: String,
-        detail: String,
-        fix: String,
+        held: Box<HeldBy>,
     },
     /// This operation's lease was taken over (it had expired, or someone
     /// unlocked the release with force) while it ran; it stopped writing.
@@ -138,20 +135,28 @@ pub enum EngineError {
     },
     /// `unlock` without force on a lock that may still be in use.
     #[error(
-        "release {release:?} in namespace {namespace:?}: unlock refused: revision {revision} is held by {holder} \
-         since {since}{detail}; fix: {fix}"
+        "release {release:?} in namespace {namespace:?}: unlock refused: revision {} is held by {} \
+         since {}{}; fix: {}",
+        .held.revision, .held.holder, .held.since, .held.detail, .held.fix
     )]
     UnlockRefused {
         release: String,
         namespace: String,
-        revision: u32,
-        holder: String,
-        since: String,
-        detail: String,
-        fix: String,
+        held: Box<HeldBy>,
     },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Who holds a release's lock, and what the caller can do about it.
+#[derive(Debug)]
+pub struct HeldBy {
+    pub revision: u32,
+    pub holder: String,
+    pub since: String,
+    /// `, pending-upgrade, lease renewed …` (starts with a separator).
+    pub detail: String,
+    pub fix: String,
 }
 
 impl From<ClusterError> for EngineError {

@@ -42,7 +42,7 @@ use crate::release::{ReleaseRecord, Revision, Status, StoredRelease, latest, sec
 
 use super::control::{Control, Step};
 use super::documents::{parse_manifest_text, sort_for_install};
-use super::error::EngineError;
+use super::error::{EngineError, HeldBy};
 use super::lease::{Lease, LockState, UNLEASED_HOLDER, instance_id, lock_state, rfc3339};
 use super::storage::{Changed, ReleaseStore, renew};
 use super::{ReleaseEngine, clock};
@@ -342,20 +342,22 @@ impl<'a> ReleaseEngine<'a> {
                 return Err(EngineError::UnlockRefused {
                     release: release.to_string(),
                     namespace: namespace.to_string(),
-                    revision: *revision,
-                    holder: quote(&lease.holder),
-                    since: rfc3339(lease.since),
-                    detail: format!(
-                        " and its lease is live (renewed {}, expires {})",
-                        rfc3339(lease.renewed),
-                        rfc3339(lease.expires())
-                    ),
-                    fix: format!(
-                        "wait for that operation to finish; if that process is gone, wait until {} (the next \
+                    held: Box::new(HeldBy {
+                        revision: *revision,
+                        holder: quote(&lease.holder),
+                        since: rfc3339(lease.since),
+                        detail: format!(
+                            " and its lease is live (renewed {}, expires {})",
+                            rfc3339(lease.renewed),
+                            rfc3339(lease.expires())
+                        ),
+                        fix: format!(
+                            "wait for that operation to finish; if that process is gone, wait until {} (the next \
                          operation then recovers the release by itself) or unlock with force \
                          (`k0rdent-mcp unlock {release} -n {namespace} --force`, or `force: true`)",
-                        rfc3339(lease.expires())
-                    ),
+                            rfc3339(lease.expires())
+                        ),
+                    }),
                 });
             }
             LockState::Unleased {
@@ -366,16 +368,18 @@ impl<'a> ReleaseEngine<'a> {
                 return Err(EngineError::UnlockRefused {
                     release: release.to_string(),
                     namespace: namespace.to_string(),
-                    revision: *revision,
-                    holder: UNLEASED_HOLDER.to_string(),
-                    since: since
-                        .map(rfc3339)
-                        .unwrap_or_else(|| "an unknown time".into()),
-                    detail: format!(" ({}, no lease)", status.as_str()),
-                    fix: format!(
-                        "make sure no helm or k0rdent-mcp operation on {release} still runs, then unlock with \
+                    held: Box::new(HeldBy {
+                        revision: *revision,
+                        holder: UNLEASED_HOLDER.to_string(),
+                        since: since
+                            .map(rfc3339)
+                            .unwrap_or_else(|| "an unknown time".into()),
+                        detail: format!(" ({}, no lease)", status.as_str()),
+                        fix: format!(
+                            "make sure no helm or k0rdent-mcp operation on {release} still runs, then unlock with \
                          force (`k0rdent-mcp unlock {release} -n {namespace} --force`, or `force: true`)"
-                    ),
+                        ),
+                    }),
                 });
             }
         };
@@ -633,11 +637,13 @@ fn in_progress(release: &str, namespace: &str, state: &LockState) -> EngineError
     EngineError::InProgress {
         release: release.to_string(),
         namespace: namespace.to_string(),
-        revision,
-        since,
-        holder,
-        detail,
-        fix,
+        held: Box::new(HeldBy {
+            revision,
+            since,
+            holder,
+            detail,
+            fix,
+        }),
     }
 }
 
@@ -646,11 +652,13 @@ fn concurrent_change(release: &str, namespace: &str, revision: u32) -> EngineErr
     EngineError::InProgress {
         release: release.to_string(),
         namespace: namespace.to_string(),
-        revision,
-        since: rfc3339(clock::unix_now()),
-        holder: "a concurrent operation".into(),
-        detail: ", which changed the release while this one prepared; this one wrote nothing"
-            .into(),
-        fix: "retry: the release's history now includes that operation".into(),
+        held: Box::new(HeldBy {
+            revision,
+            since: rfc3339(clock::unix_now()),
+            holder: "a concurrent operation".into(),
+            detail: ", which changed the release while this one prepared; this one wrote nothing"
+                .into(),
+            fix: "retry: the release's history now includes that operation".into(),
+        }),
     }
 }

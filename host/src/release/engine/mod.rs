@@ -55,7 +55,7 @@ pub use documents::{
     Document, DocumentError, SplitDocuments, execution_order, manifest_text, parse_manifest_text,
     sort_for_install, split,
 };
-pub use error::EngineError;
+pub use error::{EngineError, HeldBy};
 pub use lease::{
     HOLDER_ANNOTATION, LEASE_SECONDS_ANNOTATION, Lease, RENEWED_ANNOTATION, SINCE_ANNOTATION,
     instance_id,
