@@ -1,6 +1,7 @@
 //! `k0rdent-mcp install|upgrade|rollback|uninstall|history|list`: Helm's
 //! release commands with Helm-like flags, through the same operations the
-//! MCP tools use.
+//! MCP tools use; and `unlock`, which helm lacks (its users roll back or
+//! delete a stuck pending record by hand).
 
 use std::io::Write;
 
@@ -81,6 +82,25 @@ pub struct UninstallArgs {
     /// Registry settings for `--plugin oci://…`.
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    pub release: String,
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Also take a lock whose lease is live or that has no lease (helm's own pending
+    /// record): only when no operation on the release still runs.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -202,6 +222,29 @@ pub async fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
     )
     .await?;
     print(args.output, &report, ops::UninstallReport::text);
+    Ok(())
+}
+
+pub async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
+    let (_host, plugins) = args.plugins.load()?;
+    let cluster = args.cluster.connect().await?;
+    let outcome = ops::unlock(
+        &cluster,
+        &plugins,
+        args.engine.options(),
+        &args.release,
+        &args.namespace,
+        args.force,
+        &control(),
+    )
+    .await?;
+    print(args.output, &outcome, |o| {
+        format!(
+            "{}release {:?} unlocked\n",
+            ops::recovered_text(Some(&o.recovered)),
+            o.release
+        )
+    });
     Ok(())
 }
 

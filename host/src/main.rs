@@ -38,6 +38,9 @@ enum Command {
     Rollback(Box<k0rdent_mcp::cli_release::RollbackArgs>),
     /// Remove a release; objects the chart keeps stay and are listed (helm uninstall).
     Uninstall(Box<k0rdent_mcp::cli_release::UninstallArgs>),
+    /// Recover a release from a stuck operation: mark it failed, then roll back (or remove a
+    /// failed first install's objects). Refuses a live lock of another process unless --force.
+    Unlock(Box<k0rdent_mcp::cli_release::UnlockArgs>),
     /// A release's revisions, oldest first (helm history).
     History(Box<k0rdent_mcp::cli_release::HistoryArgs>),
     /// Releases and their latest revision (helm list).
@@ -116,6 +119,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Rollback(args) => runtime()?.block_on(cli_release::rollback(*args)),
         Command::Uninstall(args) => runtime()?.block_on(cli_release::uninstall(*args)),
+        Command::Unlock(args) => runtime()?.block_on(cli_release::unlock(*args)),
         Command::History(args) => runtime()?.block_on(cli_release::history(*args)),
         Command::List(args) => runtime()?.block_on(cli_release::list(*args)),
     }

@@ -72,6 +72,10 @@ pub struct NamespaceResult {
     pub service_template: Option<ServiceTemplateState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Present when the call first recovered the release from an abandoned
+    /// operation whose lock had expired: `{revision, holder, since, …}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<crate::release::engine::Recovered>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -115,6 +119,7 @@ fn success(report: ReleaseReport) -> NamespaceResult {
         notes: report.notes,
         service_template,
         error: None,
+        recovered: report.recovered,
     }
 }
 
@@ -134,6 +139,7 @@ fn failure(namespace: &str, release: &str, error: &EngineError) -> NamespaceResu
         notes: String::new(),
         service_template: None,
         error: Some(error.to_string()),
+        recovered: None,
     }
 }
 
@@ -268,5 +274,6 @@ fn dry_run(
         notes: rendered.notes.unwrap_or_default(),
         service_template: None,
         error: None,
+        recovered: None,
     })
 }

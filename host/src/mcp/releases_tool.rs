@@ -1,5 +1,5 @@
 //! The cluster tools besides install: installed ServiceTemplates, uninstall,
-//! release history and rollback, and the namespaces a caller may use. Each
+//! release history, rollback and unlock, and the namespaces a caller may use. Each
 //! acts as the caller and inside the namespace filter.
 
 use futures::StreamExt;
@@ -15,7 +15,9 @@ use super::scope::{
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
-use crate::release::engine::{Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND};
+use crate::release::engine::{
+    Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND, UnlockOutcome,
+};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -268,6 +270,39 @@ pub async fn rollback(
         &args.release,
         &namespace,
         args.revision,
+        control,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockArgs {
+    pub release: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Also take a lock whose lease is still live, or a pending record without a lease
+    /// (helm's own): only when no operation on the release still runs.
+    #[serde(default)]
+    pub force: bool,
+}
+
+pub async fn unlock(
+    context: &Context,
+    caller: &Caller,
+    args: UnlockArgs,
+    control: &Control,
+) -> Result<UnlockOutcome, String> {
+    check_release_name("release", &args.release)?;
+    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    ops::unlock(
+        &cluster,
+        &context.plugins,
+        engine_options(context),
+        &args.release,
+        &namespace,
+        args.force,
         control,
     )
     .await

@@ -31,7 +31,7 @@ use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
 use super::releases_tool::{
     self, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList, TemplatesListArgs,
-    UninstallArgs, UninstallResult,
+    UninstallArgs, UninstallResult, UnlockArgs,
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
@@ -361,6 +361,34 @@ impl K0rdentMcp {
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
         let result = releases_tool::rollback(&self.context, &caller, args, &control).await;
+        progress.flush().await;
+        result.map(Json)
+    }
+
+    /// Recover a release from a stuck operation (`helm` users do this by
+    /// hand): the pending revision is marked failed, then the release is
+    /// rolled back to its last deployed revision (or a failed first
+    /// install's objects are removed); history is never deleted. Refuses a
+    /// live lock held by another server unless `force`.
+    #[tool(
+        name = "k0rdent.mgmt.releases.unlock",
+        annotations(
+            title = "Unlock a stuck release",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn releases_unlock(
+        &self,
+        Parameters(args): Parameters<UnlockArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<crate::release::engine::UnlockOutcome>, String> {
+        let caller = self.context.access.caller(&context)?;
+        let progress = Progress::for_request(&context);
+        let control = progress.control(&context);
+        let result = releases_tool::unlock(&self.context, &caller, args, &control).await;
         progress.flush().await;
         result.map(Json)
     }

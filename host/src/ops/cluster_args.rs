@@ -77,6 +77,27 @@ pub struct EngineArgs {
         value_parser = parse_duration
     )]
     pub validation_timeout: Duration,
+    /// How long an operation's lock on a release lasts unless renewed (it is renewed every
+    /// third of this while the operation runs); a later operation recovers a release whose
+    /// lock ran out. At least 3s.
+    #[arg(
+        long = "lock-lease",
+        env = "K0RDENT_MCP_LOCK_LEASE",
+        default_value = "60s",
+        value_parser = parse_lease
+    )]
+    pub lock_lease: Duration,
+}
+
+fn parse_lease(text: &str) -> Result<Duration, String> {
+    let lease = parse_duration(text)?;
+    if lease < Duration::from_secs(3) {
+        return Err(format!(
+            "{} is too short for a lock lease (renewed every third of it); use at least 3s",
+            quote(text)
+        ));
+    }
+    Ok(lease)
 }
 
 impl EngineArgs {
@@ -86,6 +107,7 @@ impl EngineArgs {
             timeout: self.timeout,
             rollback_on_failure: self.rollback_on_failure,
             validation_timeout: self.validation_timeout,
+            lease: self.lock_lease,
             ..EngineOptions::default()
         }
     }

@@ -9,6 +9,7 @@ mod report;
 pub use cluster_args::{ClusterArgs, EngineArgs, parse_duration};
 pub use report::{
     HistoryRow, ListRow, ReleaseReport, UninstallReport, history_rows, list_rows, object_ref,
+    recovered_text,
 };
 
 use serde_json::{Map, Value};
@@ -18,7 +19,7 @@ use crate::cluster::Cluster;
 use crate::plugin::selection::PluginSet;
 use crate::release::engine::{
     Control, EngineError, EngineOptions, InstallMode, InstallRequest, KgstOnly, ReleaseEngine,
-    ReleaseStore,
+    ReleaseStore, UnlockOutcome,
 };
 
 /// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
@@ -77,6 +78,22 @@ pub async fn uninstall(
     let engine = ReleaseEngine::new(cluster, plugins, options);
     let outcome = engine.uninstall(release, namespace, control).await?;
     Ok(UninstallReport::from_outcome(namespace, &outcome))
+}
+
+/// Recovers a release from the operation that holds its lock (see
+/// `ReleaseEngine::unlock`).
+pub async fn unlock(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    release: &str,
+    namespace: &str,
+    force: bool,
+    control: &Control,
+) -> Result<UnlockOutcome, EngineError> {
+    ReleaseEngine::new(cluster, plugins, options)
+        .unlock(release, namespace, force, control)
+        .await
 }
 
 /// Reads release Secrets only: no plugins needed. With `kgst_only`, a

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cluster::ObjectKey;
 use crate::release::StoredRelease;
-use crate::release::engine::{ReleaseOutcome, TemplateValidity, UninstallOutcome};
+use crate::release::engine::{Recovered, ReleaseOutcome, TemplateValidity, UninstallOutcome};
 
 /// `<namespace>/<Kind>/<name>` (cluster-scoped: `<Kind>/<name>`).
 pub fn object_ref(key: &ObjectKey) -> String {
@@ -44,6 +44,10 @@ pub struct ReleaseReport {
     pub notes: String,
     /// k0rdent's verdict on each ServiceTemplate.
     pub service_templates: Vec<TemplateValidity>,
+    /// Present when this call first recovered the release from an abandoned
+    /// operation whose lock had expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
 }
 
 impl ReleaseReport {
@@ -66,15 +70,17 @@ impl ReleaseReport {
             kept: refs(&outcome.kept),
             notes: record.info.notes.clone(),
             service_templates: outcome.service_templates.clone(),
+            recovered: outcome.recovered.clone(),
         }
     }
 
     /// What the CLI prints, close to Helm's summary.
     pub fn text(&self) -> String {
-        let mut out = format!(
+        let mut out = recovered_text(self.recovered.as_ref());
+        out.push_str(&format!(
             "Release {:?} {} in namespace {:?}.\nREVISION: {}\nSTATUS: {}\nCHART: {}\n",
             self.release, self.action, self.namespace, self.revision, self.status, self.chart
-        );
+        ));
         for (title, list) in [
             ("APPLIED", &self.applied),
             ("DELETED", &self.deleted),
@@ -118,6 +124,10 @@ pub struct UninstallReport {
     pub kept: Vec<String>,
     /// Release Secrets removed (every revision).
     pub release_records_deleted: Vec<String>,
+    /// Present when this call first recovered the release from an abandoned
+    /// operation whose lock had expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
 }
 
 impl UninstallReport {
@@ -129,11 +139,12 @@ impl UninstallReport {
             deleted: refs(&outcome.deleted),
             kept: refs(&outcome.kept),
             release_records_deleted: outcome.secrets_deleted.clone(),
+            recovered: outcome.recovered.clone(),
         }
     }
 
     pub fn text(&self) -> String {
-        let mut out = String::new();
+        let mut out = recovered_text(self.recovered.as_ref());
         if !self.kept.is_empty() {
             out.push_str("These resources were kept due to the resource policy:\n");
             for item in &self.kept {
@@ -143,6 +154,26 @@ impl UninstallReport {
         }
         out.push_str(&format!("release \"{}\" uninstalled\n", self.release));
         out
+    }
+}
+
+/// The line the CLI prints before its own report when it recovered the
+/// release first.
+pub fn recovered_text(recovered: Option<&Recovered>) -> String {
+    match recovered {
+        None => String::new(),
+        Some(r) => format!(
+            "RECOVERED: revision {} ({}) held by {} since {}{}: {}\n",
+            r.revision,
+            r.status,
+            r.holder,
+            r.since,
+            r.expired_at
+                .as_ref()
+                .map(|at| format!(", lease expired {at}"))
+                .unwrap_or_default(),
+            r.remediation
+        ),
     }
 }
 

@@ -156,6 +156,12 @@ pub struct StoredRelease {
     pub record: ReleaseRecord,
     /// All labels of the Secret, system ones included.
     pub labels: BTreeMap<String, String>,
+    /// The Secret's annotations (Helm ignores them; the operation lock
+    /// lives there, see `engine/lock.rs`).
+    pub annotations: BTreeMap<String, String>,
+    /// What a conditional write of this Secret must name; `None` for a
+    /// Secret that did not come from the API.
+    pub resource_version: Option<String>,
 }
 
 impl StoredRelease {
@@ -192,17 +198,25 @@ pub fn release_from_secret(secret: &Value) -> Result<StoredRelease, SecretError>
         secret: secret_name.clone(),
         problem,
     };
-    let labels = match secret.pointer("/metadata/labels") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(malformed(format!("label {k:?} is not a string"))),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(malformed("metadata.labels is not an object".into())),
+    let string_map = |field: &str| -> Result<BTreeMap<String, String>, SecretError> {
+        match secret.pointer(&format!("/metadata/{field}")) {
+            None | Some(Value::Null) => Ok(BTreeMap::new()),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(malformed(format!("{field} {k:?} is not a string"))),
+                })
+                .collect(),
+            Some(_) => Err(malformed(format!("metadata.{field} is not an object"))),
+        }
     };
+    let labels = string_map("labels")?;
+    let annotations = string_map("annotations")?;
+    let resource_version = secret
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let data = secret
         .pointer(&format!("/data/{RELEASE_DATA_KEY}"))
         .and_then(Value::as_str)
@@ -218,6 +232,8 @@ pub fn release_from_secret(secret: &Value) -> Result<StoredRelease, SecretError>
         secret_name,
         record,
         labels,
+        annotations,
+        resource_version,
     })
 }
 

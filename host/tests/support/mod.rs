@@ -18,11 +18,12 @@ use serde_json::json;
 pub const BIN: &str = env!("CARGO_BIN_EXE_k0rdent-mcp");
 
 /// Every tool the server offers, by name.
-pub const ALL_TOOLS: [&str; 9] = [
+pub const ALL_TOOLS: [&str; 10] = [
     "k0rdent.catalog.serviceTemplates.list",
     "k0rdent.mgmt.namespaces.list",
     "k0rdent.mgmt.releases.history",
     "k0rdent.mgmt.releases.rollback",
+    "k0rdent.mgmt.releases.unlock",
     "k0rdent.mgmt.serviceTemplates.install_from_catalog",
     "k0rdent.mgmt.serviceTemplates.list",
     "k0rdent.mgmt.serviceTemplates.render",

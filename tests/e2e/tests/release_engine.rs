@@ -175,10 +175,13 @@ async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("another operation (install/upgrade/rollback) is in progress"),
+        err.contains("another operation is in progress since "),
         "{err}"
     );
-    assert!(err.contains("fix:"), "{err}");
+    // Written without a lease, as helm writes it: held by helm, not taken by age.
+    assert!(err.contains("by helm or another client"), "{err}");
+    assert!(err.contains("pending-upgrade, no lease"), "{err}");
+    assert!(err.contains("fix:") && err.contains("unlock"), "{err}");
     store.delete("kgst-minio", NS, 3).await.unwrap();
 
     // Uninstall: Secrets go, kept objects stay and are reported.

@@ -367,7 +367,7 @@ async fn of_two_concurrent_operations_exactly_one_proceeds() {
         .unwrap()
         .to_string();
     assert!(
-        err.contains("another operation (install/upgrade/rollback) is in progress"),
+        err.contains("another operation is in progress since "),
         "{err}"
     );
     let history = engine.history("race", NS).await.unwrap();

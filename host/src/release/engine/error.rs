@@ -97,8 +97,66 @@ pub enum EngineError {
         reason: String,
         fix: String,
     },
+    /// Another operation holds the release's lock (see `lock.rs`).
+    #[error(
+        "release {release:?} in namespace {namespace:?}: another operation is in progress since {}, by {} \
+         (revision {}{}); fix: {}",
+        .held.since, .held.holder, .held.revision, .held.detail, .held.fix
+    )]
+    InProgress {
+        release: String,
+        namespace: String,
+        held: Box<HeldBy>,
+    },
+    /// This operation's lease was taken over (it had expired, or someone
+    /// unlocked the release with force) while it ran; it stopped writing.
+    #[error(
+        "release {release:?} in namespace {namespace:?}: this operation lost its lock on revision {revision}: \
+         {what}; it stopped without writing the release record again; fix: inspect with \
+         `k0rdent-mcp history {release} -n {namespace}` and run the operation again (raise --lock-lease if \
+         the cluster is slow to answer)"
+    )]
+    LockLost {
+        release: String,
+        namespace: String,
+        revision: u32,
+        what: String,
+    },
+    /// `unlock` on a release no operation holds.
+    #[error(
+        "release {release:?} in namespace {namespace:?} is not locked: its latest revision {revision} is {status} \
+         with no lease; nothing to unlock"
+    )]
+    NotLocked {
+        release: String,
+        namespace: String,
+        revision: u32,
+        status: String,
+    },
+    /// `unlock` without force on a lock that may still be in use.
+    #[error(
+        "release {release:?} in namespace {namespace:?}: unlock refused: revision {} is held by {} \
+         since {}{}; fix: {}",
+        .held.revision, .held.holder, .held.since, .held.detail, .held.fix
+    )]
+    UnlockRefused {
+        release: String,
+        namespace: String,
+        held: Box<HeldBy>,
+    },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Who holds a release's lock, and what the caller can do about it.
+#[derive(Debug)]
+pub struct HeldBy {
+    pub revision: u32,
+    pub holder: String,
+    pub since: String,
+    /// `, pending-upgrade, lease renewed …` (starts with a separator).
+    pub detail: String,
+    pub fix: String,
 }
 
 impl From<ClusterError> for EngineError {
@@ -131,8 +189,8 @@ impl EngineError {
         let fix = match source {
             HistoryError::OperationInProgress => format!(
                 "wait for the running operation to finish; if none is running (a crashed client), \
-                 roll back with `helm rollback {release} -n {namespace}` or delete the pending release \
-                 Secret (kubectl get secrets -n {namespace} -l name={release},owner=helm)"
+                 run `k0rdent-mcp unlock {release} -n {namespace}` (`--force` for a record without \
+                 a lease), which marks it failed and rolls back"
             ),
             HistoryError::NoDeployedReleases(_) => {
                 format!("uninstall it (helm uninstall {release} -n {namespace}) and install again")

@@ -3,7 +3,6 @@
 //! wait for Jobs, record the phase; afterwards delete hook-succeeded hooks
 //! in reverse order. Hooks get no ownership metadata and no ownership check.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,14 +14,15 @@ use super::clock;
 use super::control::{Control, Step};
 use super::documents::execution_order;
 use super::error::EngineError;
-use super::storage::ReleaseStore;
+use super::lock::HeldLock;
 
 /// Kinds whose hooks are never deleted (Helm protects CRDs).
 const NEVER_DELETED: &str = "CustomResourceDefinition";
 
 pub(super) struct HookRun<'a> {
     pub cluster: &'a Cluster,
-    pub store: &'a ReleaseStore<'a>,
+    /// The operation's lock: the record is written through it.
+    pub lock: &'a HeldLock<'a>,
     pub timeout: Duration,
     pub control: &'a Control,
 }
@@ -33,7 +33,6 @@ impl HookRun<'_> {
     pub async fn run(
         &self,
         record: &mut ReleaseRecord,
-        labels: &BTreeMap<String, String>,
         event: HookEvent,
         created: &mut Vec<ObjectKey>,
     ) -> Result<(), EngineError> {
@@ -72,7 +71,7 @@ impl HookRun<'_> {
             record.hooks[i].last_run.started_at = RecordTime::At(clock::now());
             record.hooks[i].last_run.completed_at = RecordTime::Absent;
             record.hooks[i].last_run.phase = HookPhase::Running;
-            self.store.update(record, labels).await?;
+            self.lock.save(record).await?;
             record.hooks[i].last_run.phase = HookPhase::Unknown;
 
             let applied = self.cluster.apply(&key, &object).await;

@@ -30,7 +30,7 @@ impl ReleaseEngine<'_> {
             scope.check_chart(name, ns, &req.chart.metadata.name)?;
         }
         let store = self.store();
-        let history = self.managed_history(name, ns).await?;
+        let (history, recovered) = self.take_turn(name, ns, control).await?;
         let is_install = upgrade_should_install(&history);
         match req.mode {
             InstallMode::Install => check_install_name_free(&history, false)
@@ -101,6 +101,7 @@ impl ReleaseEngine<'_> {
                 deleted: Vec::new(),
                 kept: Vec::new(),
                 service_templates,
+                recovered,
             });
         }
 
@@ -112,11 +113,6 @@ impl ReleaseEngine<'_> {
                 current.map(|c| c.record.manifest.as_str()),
             )
             .await?;
-        if !is_install {
-            for old in revisions_to_prune(&history, self.options.max_history) {
-                store.delete(name, ns, old).await?;
-            }
-        }
         let now = clock::now();
         let first_deployed = current
             .and_then(|c| c.record.info.first_deployed.time())
@@ -149,7 +145,13 @@ impl ReleaseEngine<'_> {
             apply_method: Some(ApplyMethod::ServerSide),
         }
         .into_record()?;
-        store.create(&record, &labels).await?;
+        let lock = self.lock(&record, labels, &history).await?;
+        // Pruning is a write too: only under the lock.
+        if !is_install {
+            for old in revisions_to_prune(&history, self.options.max_history) {
+                store.delete(name, ns, old).await?;
+            }
+        }
 
         let events = if is_install {
             (HookEvent::PreInstall, HookEvent::PostInstall)
@@ -158,9 +160,13 @@ impl ReleaseEngine<'_> {
         };
         let mut applied = Applied::default();
         let result = self
-            .apply_revision(&mut record, &labels, events, &plan, &mut applied, control)
+            .apply_revision(&mut record, &lock, events, &plan, &mut applied, control)
             .await;
         if let Err(err) = result {
+            if matches!(err, EngineError::LockLost { .. }) {
+                // Whoever took the lock over owns the record and the cleanup.
+                return Err(err);
+            }
             let (operation, description) = if is_install {
                 ("INSTALLATION", format!("Release {name:?} failed: {err}"))
             } else {
@@ -172,8 +178,8 @@ impl ReleaseEngine<'_> {
             }
             record.info.status = Some(Status::Failed);
             record.info.description = description;
-            store.update(&record, &labels).await?;
             let Some(current) = current.filter(|_| self.options.rollback_on_failure) else {
+                lock.release(&record).await?;
                 return Err(EngineError::Failed {
                     operation,
                     release: name.to_string(),
@@ -190,8 +196,18 @@ impl ReleaseEngine<'_> {
             );
             // The rollback must finish even if the caller cancelled the
             // upgrade: that is what leaves the release consistent.
+            // Still leased while failed, so no other operation starts
+            // before the rollback's revision exists.
+            lock.save(&record).await?;
             let rollback = self
-                .rollback(name, ns, Some(current.revision()), &Control::default())
+                .rollback_holding(
+                    name,
+                    ns,
+                    lock,
+                    &record,
+                    current.revision(),
+                    &Control::default(),
+                )
                 .await;
             return Err(match rollback {
                 Ok(done) => EngineError::RolledBack {
@@ -224,19 +240,16 @@ impl ReleaseEngine<'_> {
         } else {
             "Upgrade complete".into()
         };
-        store.update(&record, &labels).await?;
+        lock.release(&record).await?;
         let service_templates = self.validity_of(&record, control).await?;
         let action = if is_install {
             InstallAction::Installed
         } else {
             InstallAction::Upgraded
         };
-        Ok(ReleaseOutcome::deployed(
-            action,
-            record,
-            applied,
-            service_templates,
-        ))
+        let mut outcome = ReleaseOutcome::deployed(action, record, applied, service_templates);
+        outcome.recovered = recovered;
+        Ok(outcome)
     }
 
     /// k0rdent's verdict on the ServiceTemplates of `record`'s manifest.

@@ -246,6 +246,8 @@ mod tests {
             secret_name: "sh.helm.release.v1.minio.v1".into(),
             record,
             labels: Default::default(),
+            annotations: Default::default(),
+            resource_version: None,
         }
     }
 

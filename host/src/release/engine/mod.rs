@@ -19,8 +19,9 @@
 //! - rollbacks adopt objects this release owns (see `revision.rs`), so kgst
 //!   rollbacks across chart versions work;
 //! - a failed rollback leaves the previous deployed revision `deployed`;
-//! - the revision Secret is created with a plain create, so of two
-//!   concurrent operations exactly one proceeds;
+//! - every operation (uninstall too) takes an owned, expiring lock by
+//!   creating the next revision's Secret, and recovers from an abandoned
+//!   operation whose lease expired (see `lock.rs`);
 //! - after a deploy it waits (bounded) for k0rdent to validate the
 //!   ServiceTemplates and reports the verdict;
 //! - Pod hooks are not waited on (kgst has none).
@@ -31,6 +32,8 @@ mod documents;
 mod error;
 mod hooks;
 mod install;
+mod lease;
+mod lock;
 mod managed;
 mod revision;
 mod rollback;
@@ -52,7 +55,12 @@ pub use documents::{
     Document, DocumentError, SplitDocuments, execution_order, manifest_text, parse_manifest_text,
     sort_for_install, split,
 };
-pub use error::EngineError;
+pub use error::{EngineError, HeldBy};
+pub use lease::{
+    HOLDER_ANNOTATION, LEASE_SECONDS_ANNOTATION, Lease, RENEWED_ANNOTATION, SINCE_ANNOTATION,
+    instance_id,
+};
+pub use lock::{Recovered, UnlockOutcome};
 pub use managed::{KGST_CHART, KgstOnly, NamespaceCheck};
 pub use storage::ReleaseStore;
 pub use validity::{
@@ -77,7 +85,14 @@ pub struct EngineOptions {
     /// Act only on kgst releases whose objects stay in reach (the MCP
     /// tools); `None`: any release, as helm (the CLI).
     pub kgst_only: Option<KgstOnly>,
+    /// How long an operation's lock lasts without renewal (renewed every
+    /// third of it while the operation runs); a later operation recovers a
+    /// release whose lock ran out.
+    pub lease: Duration,
 }
+
+/// `--lock-lease` default.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -88,6 +103,7 @@ impl Default for EngineOptions {
             rollback_on_failure: true,
             validation_timeout: Duration::from_secs(60),
             kgst_only: None,
+            lease: DEFAULT_LEASE,
         }
     }
 }
@@ -150,6 +166,8 @@ pub struct ReleaseOutcome {
     pub kept: Vec<ObjectKey>,
     /// k0rdent's verdict on each ServiceTemplate of the release.
     pub service_templates: Vec<TemplateValidity>,
+    /// An abandoned operation this call recovered the release from first.
+    pub recovered: Option<Recovered>,
 }
 
 impl ReleaseOutcome {
@@ -168,6 +186,7 @@ impl ReleaseOutcome {
             deleted: applied.deleted,
             kept: applied.kept,
             service_templates,
+            recovered: None,
         }
     }
 }
@@ -179,8 +198,11 @@ pub struct UninstallOutcome {
     pub deleted: Vec<ObjectKey>,
     /// `These resources were kept due to the resource policy:`.
     pub kept: Vec<ObjectKey>,
-    /// Names of the release Secrets removed.
+    /// Names of the release Secrets removed (every revision; the
+    /// transient lock revision of the uninstall itself is not listed).
     pub secrets_deleted: Vec<String>,
+    /// An abandoned operation this call recovered the release from first.
+    pub recovered: Option<Recovered>,
 }
 
 pub struct ReleaseEngine<'a> {

@@ -10,7 +10,7 @@
 //! `resource-policy: keep` but is absent from the current manifest, and Helm
 //! stops with `original object ServiceTemplate … not found`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -24,6 +24,7 @@ use super::control::{Control, Step};
 use super::documents::{Document, parse_manifest_text};
 use super::error::EngineError;
 use super::hooks::HookRun;
+use super::lock::HeldLock;
 
 /// One normal object the new revision applies.
 pub(super) struct Target {
@@ -104,22 +105,19 @@ impl ReleaseEngine<'_> {
     pub(super) async fn apply_revision(
         &self,
         record: &mut ReleaseRecord,
-        labels: &BTreeMap<String, String>,
+        lock: &HeldLock<'_>,
         events: (HookEvent, HookEvent),
         plan: &Plan,
         applied: &mut Applied,
         control: &Control,
     ) -> Result<(), EngineError> {
-        let store = self.store();
         let hooks = HookRun {
             cluster: self.cluster,
-            store: &store,
+            lock,
             timeout: self.options.timeout,
             control,
         };
-        hooks
-            .run(record, labels, events.0, &mut applied.hooks)
-            .await?;
+        hooks.run(record, events.0, &mut applied.hooks).await?;
         control.report(
             Step::Apply,
             format!("applying {} object(s)", plan.targets.len()),
@@ -148,9 +146,7 @@ impl ReleaseEngine<'_> {
                 applied.deleted.push(old.clone());
             }
         }
-        hooks
-            .run(record, labels, events.1, &mut applied.hooks)
-            .await?;
+        hooks.run(record, events.1, &mut applied.hooks).await?;
         Ok(())
     }
 

@@ -1,8 +1,8 @@
 //! `helm rollback <release> [revision]`.
 
 use crate::release::{
-    ApplyMethod, HookEvent, HookPhase, NewRelease, RecordTime, Revision, Status, latest,
-    revisions_to_prune,
+    ApplyMethod, HookEvent, HookPhase, NewRelease, RecordTime, Revision, Status, StoredRelease,
+    latest, revisions_to_prune,
 };
 
 use super::control::{Control, Step};
@@ -22,17 +22,29 @@ impl ReleaseEngine<'_> {
         to: Option<u32>,
         control: &Control,
     ) -> Result<ReleaseOutcome, EngineError> {
+        let (history, recovered) = self.take_turn(name, ns, control).await?;
+        let mut outcome = self.rollback_from(name, ns, &history, to, control).await?;
+        outcome.recovered = recovered;
+        Ok(outcome)
+    }
+
+    /// The rollback proper, from `history` as read by a caller that found
+    /// no other operation holding the release (or holds it itself).
+    pub(super) async fn rollback_from(
+        &self,
+        name: &str,
+        ns: &str,
+        history: &[StoredRelease],
+        to: Option<u32>,
+        control: &Control,
+    ) -> Result<ReleaseOutcome, EngineError> {
         let store = self.store();
-        let history = self.managed_history(name, ns).await?;
-        let Some(last) = latest(&history) else {
+        let Some(last) = latest(history) else {
             return Err(EngineError::NotFound {
                 release: name.to_string(),
                 namespace: ns.to_string(),
             });
         };
-        if last.status().is_some_and(Status::is_pending) {
-            return Err(EngineError::in_progress(name, ns));
-        }
         let wanted = to
             .filter(|&r| r > 0)
             .unwrap_or(last.revision().saturating_sub(1));
@@ -53,10 +65,6 @@ impl ReleaseEngine<'_> {
             format!("rolling {name} back to revision {wanted}"),
         );
         let revision = last.revision() + 1;
-        let pruned = revisions_to_prune(&history, self.options.max_history);
-        for &old in &pruned {
-            store.delete(name, ns, old).await?;
-        }
         let docs = parse_manifest_text(&target.record.manifest)?;
         let plan = self
             .plan(name, ns, &docs, Some(last.record.manifest.as_str()))
@@ -85,13 +93,18 @@ impl ReleaseEngine<'_> {
             apply_method: Some(ApplyMethod::ServerSide),
         }
         .into_record()?;
-        store.create(&record, &labels).await?;
+        let lock = self.lock(&record, labels, history).await?;
+        // Pruning is a write too: only under the lock.
+        let pruned = revisions_to_prune(history, self.options.max_history);
+        for &old in &pruned {
+            store.delete(name, ns, old).await?;
+        }
 
         let mut applied = Applied::default();
         let result = self
             .apply_revision(
                 &mut record,
-                &labels,
+                &lock,
                 (HookEvent::PreRollback, HookEvent::PostRollback),
                 &plan,
                 &mut applied,
@@ -99,9 +112,12 @@ impl ReleaseEngine<'_> {
             )
             .await;
         if let Err(err) = result {
+            if matches!(err, EngineError::LockLost { .. }) {
+                return Err(err);
+            }
             record.info.status = Some(Status::Failed);
             record.info.description = format!("Rollback {name:?} failed: {err}");
-            store.update(&record, &labels).await?;
+            lock.release(&record).await?;
             return Err(EngineError::Failed {
                 operation: "ROLLBACK",
                 release: name.to_string(),
@@ -118,7 +134,7 @@ impl ReleaseEngine<'_> {
             store.update(&old, &stored.user_labels()).await?;
         }
         record.info.status = Some(Status::Deployed);
-        store.update(&record, &labels).await?;
+        lock.release(&record).await?;
         let service_templates = self.validity_of(&record, control).await?;
         Ok(ReleaseOutcome::deployed(
             InstallAction::RolledBack,
