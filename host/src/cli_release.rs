@@ -103,6 +103,8 @@ pub struct UnlockArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -226,7 +228,7 @@ pub async fn uninstall(args: UninstallArgs) -> anyhow::Result<()> {
 }
 
 pub async fn unlock(args: UnlockArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load()?;
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
     let cluster = args.cluster.connect().await?;
     let outcome = ops::unlock(
         &cluster,

@@ -32,6 +32,8 @@ const NS: &str = "kcm-system";
 struct Cli {
     #[command(flatten)]
     plugins: PluginArgs,
+    #[command(flatten)]
+    registry: k0rdent_mcp::cli_chart::RegistryArgs,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -90,10 +92,8 @@ fn main() {
         CredentialStore::default(),
     );
     let reference = ChartRef::parse(&kgst_url, Some("2.0.2")).unwrap();
-    let (_host, plugins) = Cli::parse_from(["bench", "--plugin-cache-dir", "none"])
-        .plugins
-        .load()
-        .unwrap();
+    let cli = Cli::parse_from(["bench", "--plugin-cache-dir", "none"]);
+    let (_host, plugins) = cli.plugins.load(&cli.registry).unwrap();
     let cluster = runtime.block_on(async {
         Cluster::new(
             connect(&ClusterSource::Kubeconfig(plane.kubeconfig.clone()), None)

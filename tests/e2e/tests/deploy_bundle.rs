@@ -1096,6 +1096,8 @@ async fn the_image_defaults_refuse_unauthenticated_callers() {
 struct PluginCli {
     #[command(flatten)]
     plugins: PluginArgs,
+    #[command(flatten)]
+    registry: k0rdent_mcp::cli_chart::RegistryArgs,
 }
 
 /// `kubectl auth can-i --list` as rows `resource` (or `url:/path`) → verbs.
@@ -1399,9 +1401,10 @@ async fn bundle_applies_on_the_real_apiserver_and_its_rbac_is_least_privilege() 
         .await
         .expect("client for the ServiceAccount");
     let cluster = Cluster::new(client);
-    let (_host, plugins) = PluginCli::parse_from(["test", "--plugin-cache-dir", "none"])
+    let cli = PluginCli::parse_from(["test", "--plugin-cache-dir", "none"]);
+    let (_host, plugins) = cli
         .plugins
-        .load()
+        .load(&cli.registry)
         .expect("embedded plugins load");
     let chart = load_chart_path(&kgst_dir, &ArchiveLimits::default()).expect("kgst 2.0.2 loads");
     let engine = ReleaseEngine::new(&cluster, &plugins, EngineOptions::default());

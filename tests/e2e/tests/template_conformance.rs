@@ -9,7 +9,6 @@ use std::path::Path;
 
 use clap::Parser;
 use k0rdent_mcp::cli_template::{TemplateArgs, template_text};
-use k0rdent_mcp::config::PluginArgs;
 use kgst_oracle::OracleCase;
 
 #[derive(Parser)]
@@ -64,11 +63,8 @@ async fn template_matches_helm_for_every_kgst_version_and_case() {
     let Some(fixtures) = kgst_oracle::fixtures() else {
         return;
     };
-    let (_host, plugins) = load_plugins(
-        &Cli::parse_from(["t", "x", "--plugin-cache-dir", "none"])
-            .args
-            .plugins,
-    );
+    let (_host, plugins) =
+        load_plugins(&Cli::parse_from(["t", "x", "--plugin-cache-dir", "none"]).args);
     let mut tally = Tally::default();
     for case in kgst_oracle::all_cases(&fixtures) {
         let outcome = template_text(
@@ -183,12 +179,14 @@ async fn the_sandboxed_renderer_alone_fails_with_helms_messages() {
 }
 
 fn load_plugins(
-    args: &PluginArgs,
+    args: &TemplateArgs,
 ) -> (
     k0rdent_mcp::plugin::PluginHost,
     k0rdent_mcp::plugin::selection::PluginSet,
 ) {
-    args.load().expect("the embedded plugins load")
+    args.plugins
+        .load(&args.registry)
+        .expect("the embedded plugins load")
 }
 
 /// Same YAML documents, ignoring formatting.
@@ -253,7 +251,7 @@ async fn template_renders_an_oci_chart_like_helm() {
         "none",
     ];
     let args = Cli::parse_from(argv).args;
-    let (_host, plugins) = load_plugins(&args.plugins);
+    let (_host, plugins) = load_plugins(&args);
     let out = template_text(args, &plugins).await.unwrap();
     let minio = kgst_oracle::cases(&fixtures, "2.0.2")
         .into_iter()

@@ -21,6 +21,8 @@ pub const NS: &str = "kcm-system";
 pub struct Cli {
     #[command(flatten)]
     pub plugins: PluginArgs,
+    #[command(flatten)]
+    pub registry: k0rdent_mcp::cli_chart::RegistryArgs,
 }
 
 pub fn values(v: Value) -> Map<String, Value> {
@@ -153,9 +155,10 @@ pub async fn start() -> Option<Env> {
     let client = connect(&ClusterSource::Kubeconfig(plane.kubeconfig.clone()), None)
         .await
         .expect("client from the harness kubeconfig");
-    let (host, plugins) = Cli::parse_from(["test", "--plugin-cache-dir", "none"])
+    let cli = Cli::parse_from(["test", "--plugin-cache-dir", "none"]);
+    let (host, plugins) = cli
         .plugins
-        .load()
+        .load(&cli.registry)
         .expect("embedded plugins load");
     Some(Env {
         plane,
