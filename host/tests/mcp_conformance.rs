@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use k0rdent_test_harness::free_port;
 
 mod support;
-use support::{BIN, Server, in_ci, python_with_mcp, write_index};
+use support::{BIN, RawStdio, Server, in_ci, python_with_mcp, write_index};
 
 /// The suite's launcher: `$K0RDENT_MCP_CONFORMANCE` (scripts/test installs it with Node 22).
 fn conformance() -> Option<PathBuf> {
@@ -148,26 +148,15 @@ fn the_conformance_suite_passes_over_stdio() {
     );
 }
 
-/// Raw JSON-RPC over stdio: `(lines written by the server until the reply to `id`)`.
-fn exchange(
-    stdin: &mut std::process::ChildStdin,
-    stdout: &mut impl BufRead,
-    message: serde_json::Value,
-) -> Vec<serde_json::Value> {
-    use std::io::Write;
-    writeln!(stdin, "{message}").unwrap();
-    stdin.flush().unwrap();
+/// Sends `message` and returns every line the server writes up to and including the reply to it.
+fn exchange(server: &mut RawStdio, message: serde_json::Value) -> Vec<serde_json::Value> {
+    server.send(message.to_string().as_bytes());
     let Some(id) = message.get("id").cloned() else {
         return Vec::new();
     };
     let mut seen = Vec::new();
     loop {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "the server closed stdout"
-        );
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let value = server.reply();
         let done = value.get("id") == Some(&id) && value.get("method").is_none();
         seen.push(value);
         if done {
@@ -182,19 +171,9 @@ fn exchange(
 fn logging_messages_follow_the_level_the_client_set() {
     use serde_json::json;
     let work = tempfile::tempdir().unwrap();
-    let mut server = Command::new(BIN)
-        .arg("serve")
-        .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", work.path().join("plugins"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = server.stdin.take().unwrap();
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut server = RawStdio::start(work.path(), &[]);
     let init = exchange(
-        &mut stdin,
-        &mut stdout,
+        &mut server,
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {},
             "clientInfo": {"name": "raw", "version": "1"}}}),
@@ -204,8 +183,7 @@ fn logging_messages_follow_the_level_the_client_set() {
         "{init:?}"
     );
     exchange(
-        &mut stdin,
-        &mut stdout,
+        &mut server,
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     );
     let call = |id: u32| {
@@ -219,19 +197,18 @@ fn logging_messages_follow_the_level_the_client_set() {
             .cloned()
             .collect()
     };
-    let quiet = exchange(&mut stdin, &mut stdout, call(2));
+    let quiet = exchange(&mut server, call(2));
     assert!(
         logs(&quiet).is_empty(),
         "sent before any setLevel: {quiet:?}"
     );
 
     let set = exchange(
-        &mut stdin,
-        &mut stdout,
+        &mut server,
         json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "info"}}),
     );
     assert_eq!(set.last().unwrap()["result"], json!({}));
-    let told = logs(&exchange(&mut stdin, &mut stdout, call(4)));
+    let told = logs(&exchange(&mut server, call(4)));
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["params"]["level"], "info");
     assert_eq!(told[0]["params"]["logger"], "k0rdent-mcp");
@@ -239,15 +216,12 @@ fn logging_messages_follow_the_level_the_client_set() {
     assert_eq!(told[0]["params"]["data"]["outcome"], "ok");
 
     exchange(
-        &mut stdin,
-        &mut stdout,
+        &mut server,
         json!({"jsonrpc": "2.0", "id": 5, "method": "logging/setLevel", "params": {"level": "warning"}}),
     );
-    let filtered = exchange(&mut stdin, &mut stdout, call(6));
+    let filtered = exchange(&mut server, call(6));
     assert!(
         logs(&filtered).is_empty(),
         "info sent at level warning: {filtered:?}"
     );
-    drop(stdin);
-    let _ = server.wait();
 }

@@ -5,16 +5,13 @@
 //! by the official MCP Python SDK as a user who accepts, declines, cancels,
 //! or has no elicitation at all.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
 mod support;
-use support::{ALL_TOOLS, BIN, Server, python_with_mcp};
+use support::{ALL_TOOLS, BIN, RawStdio, Server, offline_env, python_with_mcp};
 
 const UNINSTALL: &str = "k0rdent.mgmt.serviceTemplates.uninstall";
 const ROLLBACK: &str = "k0rdent.mgmt.releases.rollback";
@@ -26,96 +23,6 @@ const READ_TOOLS: [&str; 6] = [
     "k0rdent.mgmt.serviceTemplates.render",
     "k0rdent.plugins.list",
 ];
-
-/// Configuration that needs no registry or cluster: these tests stop
-/// before either would be reached, and a kubeconfig that does not exist
-/// makes sure no real cluster is.
-fn offline_env(work: &Path) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "K0RDENT_MCP_PLUGIN_CACHE_DIR",
-            work.join("plugins").display().to_string(),
-        ),
-        (
-            "K0RDENT_MCP_CATALOG_CACHE_DIR",
-            work.join("catalog").display().to_string(),
-        ),
-        (
-            "K0RDENT_MCP_CATALOG_URL",
-            work.join("no-index.json").display().to_string(),
-        ),
-        (
-            "K0RDENT_MCP_KUBECONFIG",
-            work.join("no-kubeconfig").display().to_string(),
-        ),
-    ]
-}
-
-/// The binary over stdio, spoken to in raw lines.
-struct RawStdio {
-    child: Child,
-    stdin: ChildStdin,
-    replies: mpsc::Receiver<Value>,
-}
-
-impl RawStdio {
-    fn start(work: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .envs(offline_env(work))
-            .env_remove("K0RDENT_MCP_HTTP")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, replies) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { return };
-                let value = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!("the server wrote a line that is not JSON ({e}): {line}")
-                });
-                if tx.send(value).is_err() {
-                    return;
-                }
-            }
-        });
-        RawStdio {
-            child,
-            stdin,
-            replies,
-        }
-    }
-
-    fn send(&mut self, line: &[u8]) {
-        self.stdin.write_all(line).unwrap();
-        self.stdin.write_all(b"\n").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    /// The next line the server writes; the first waits for plugin loading.
-    fn reply(&self) -> Value {
-        self.replies
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the server answered nothing")
-    }
-
-    fn ask(&mut self, line: &[u8]) -> Value {
-        self.send(line);
-        self.reply()
-    }
-}
-
-impl Drop for RawStdio {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn error_of(reply: &Value) -> (i64, String) {
     (

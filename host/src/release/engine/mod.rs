@@ -49,6 +49,8 @@ use crate::chart::Chart;
 use crate::cluster::{Cluster, ObjectKey};
 use crate::plugin::selection::PluginSet;
 use crate::release::{ReleaseRecord, StoredRelease};
+use hooks::HookRun;
+use lock::HeldLock;
 
 pub use control::{Control, ProgressSink, Step};
 pub use documents::{
@@ -222,6 +224,16 @@ impl<'a> ReleaseEngine<'a> {
 
     fn store(&self) -> ReleaseStore<'a> {
         ReleaseStore::new(self.cluster)
+    }
+
+    /// Hooks run under the operation's lock, with this engine's timeout.
+    fn hook_run<'h>(&'h self, lock: &'h HeldLock<'h>, control: &'h Control) -> HookRun<'h> {
+        HookRun {
+            cluster: self.cluster,
+            lock,
+            timeout: self.options.timeout,
+            control,
+        }
     }
 
     /// The stored history of `release`, refused when this engine may not act on it.

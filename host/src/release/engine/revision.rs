@@ -23,7 +23,6 @@ use super::ReleaseEngine;
 use super::control::{Control, Step};
 use super::documents::{Document, parse_manifest_text};
 use super::error::EngineError;
-use super::hooks::HookRun;
 use super::lock::HeldLock;
 
 /// One normal object the new revision applies.
@@ -111,12 +110,7 @@ impl ReleaseEngine<'_> {
         applied: &mut Applied,
         control: &Control,
     ) -> Result<(), EngineError> {
-        let hooks = HookRun {
-            cluster: self.cluster,
-            lock,
-            timeout: self.options.timeout,
-            control,
-        };
+        let hooks = self.hook_run(lock, control);
         hooks.run(record, events.0, &mut applied.hooks).await?;
         control.report(
             Step::Apply,

@@ -6,7 +6,6 @@ use crate::release::{HookEvent, RecordTime, ReleaseRecord, Revision, Status, lat
 use super::control::{Control, Step};
 use super::documents::{parse_manifest_text, sort_for_install};
 use super::error::EngineError;
-use super::hooks::HookRun;
 use super::lock::HeldLock;
 use super::{ReleaseEngine, UninstallOutcome, clock};
 
@@ -85,12 +84,7 @@ impl ReleaseEngine<'_> {
         kept: &mut Vec<ObjectKey>,
         control: &Control,
     ) -> Result<(), EngineError> {
-        let hooks = HookRun {
-            cluster: self.cluster,
-            lock,
-            timeout: self.options.timeout,
-            control,
-        };
+        let hooks = self.hook_run(lock, control);
         let mut hook_objects = Vec::new();
         hooks
             .run(record, HookEvent::PreDelete, &mut hook_objects)
