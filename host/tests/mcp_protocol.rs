@@ -530,3 +530,27 @@ fn python_sdk_over_stateless_http_confirms_inline_or_with_the_argument() {
         "{out}"
     );
 }
+
+/// Switching confirmations off is an insecure mode: it is said loudly at start-up, and only then.
+#[test]
+fn confirm_destructive_never_is_logged_as_insecure() {
+    let work = tempfile::tempdir().unwrap();
+    let start = |mode: &str| {
+        let out = Command::new(BIN)
+            .arg("serve")
+            .envs(offline_env(work.path()))
+            .env_remove("K0RDENT_MCP_HTTP")
+            .env("K0RDENT_MCP_CONFIRM_DESTRUCTIVE", mode)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let never = start("never");
+    assert!(
+        never.contains("INSECURE: --confirm-destructive never"),
+        "{never}"
+    );
+    let default = start("when-supported");
+    assert!(!default.contains("INSECURE"), "{default}");
+}

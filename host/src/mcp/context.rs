@@ -116,6 +116,12 @@ impl Context {
                  serve over HTTP, or use DEV_ALLOW_ANY for a local stdio server"
             );
         }
+        if args.confirm_destructive == super::confirm::ConfirmMode::Never && !args.read_only {
+            tracing::warn!(
+                "INSECURE: --confirm-destructive never: uninstall, rollback and unlock run on the \
+                 model's say-so, without asking the user"
+            );
+        }
         let (host, plugins) = args.plugins.load(&args.registry)?;
         let kgst = if args.kgst_version.starts_with("sha256:") {
             ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
