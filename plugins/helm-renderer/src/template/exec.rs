@@ -14,7 +14,7 @@ use super::ast::{Arg, Branch, Command, Node, Pipe, list_string, node_string};
 use super::parse::{ParseError, Tree, parse};
 use crate::funcs::{self, FuncDef, Param};
 use crate::gofmt;
-use crate::value::{Object, Value};
+use crate::value::{Named, Object, Value};
 
 /// A value plus "was read as `interface{}` out of a map/slice" (see module docs).
 #[derive(Clone, Debug)]
@@ -385,7 +385,7 @@ impl<'s> State<'s> {
                 .iter()
                 .map(|(k, e)| (Tv::plain(Value::str(k)), Tv::plain(e.clone())))
                 .collect(),
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.errorf(
                         At::Range(b),
@@ -393,7 +393,12 @@ impl<'s> State<'s> {
                     ));
                 }
                 (0..(*n).max(0))
-                    .map(|i| (Tv::plain(Value::Nil), Tv::plain(Value::Int(i))))
+                    // Go yields the range expression's own integer type.
+                    .map(|i| match &val.v {
+                        Value::Int64(_) => Value::Int64(i),
+                        _ => Value::Int(i),
+                    })
+                    .map(|i| (Tv::plain(Value::Nil), Tv::plain(i)))
                     .collect()
             }
             Value::Nil => Vec::new(),
@@ -809,16 +814,20 @@ impl<'s> State<'s> {
                     )
                 });
             }
+            (Value::Map(m), Param::Map) => m.named().is_map(),
             (Value::String(_), Param::Str)
             | (Value::Int(_), Param::Int)
             | (Value::Float(_), Param::Float)
             | (Value::Bool(_), Param::Bool)
-            | (Value::List(_), Param::List)
-            | (Value::Map(_), Param::Map) => true,
+            | (Value::List(_), Param::List) => true,
             _ => false,
         };
         if ok {
-            Ok(tv.v)
+            // Go converts the argument to the parameter's type: `set .Values …` returns a plain map.
+            Ok(match p {
+                Param::Map => tv.v.converted(Named::Plain),
+                _ => tv.v,
+            })
         } else {
             Err(self.errorf(
                 at,
