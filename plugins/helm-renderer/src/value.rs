@@ -52,6 +52,12 @@ pub struct Slice {
     strings: bool,
 }
 
+impl Slice {
+    pub fn is_strings(&self) -> bool {
+        self.strings
+    }
+}
+
 impl std::ops::Deref for Slice {
     type Target = Vec<Value>;
     fn deref(&self) -> &Vec<Value> {
@@ -81,6 +87,8 @@ pub enum Named {
     Capabilities,
     /// `version.BuildInfo` (`.Capabilities.HelmVersion`): a struct.
     BuildInfo,
+    /// Sprig's `certificate` struct (`Cert`, `Key`) from `genCA` and friends.
+    Certificate,
 }
 
 impl Named {
@@ -90,6 +98,7 @@ impl Named {
             Named::HelmValues => "common.Values",
             Named::Capabilities => "*common.Capabilities",
             Named::BuildInfo => "version.BuildInfo",
+            Named::Certificate => "sprig.certificate",
         }
     }
 
@@ -98,7 +107,7 @@ impl Named {
         match self {
             Named::Plain | Named::HelmValues => "map",
             Named::Capabilities => "ptr",
-            Named::BuildInfo => "struct",
+            Named::BuildInfo | Named::Certificate => "struct",
         }
     }
 

@@ -36,7 +36,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "math",
         "addf/subf use float64, not shopspring decimal (0.1+0.2)",
     ),
-    ("encoding", "derivePassword (scrypt) is not implemented"),
     (
         "regex",
         "regex-lite lacks Unicode classes (\\p{L}); empty-pattern regexSplit differs from Go",

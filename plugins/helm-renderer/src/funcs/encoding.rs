@@ -198,7 +198,7 @@ pub fn base64_encode(data: &[u8]) -> String {
     out
 }
 
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let s = s.trim_end_matches(['\r', '\n']);
     if !s.len().is_multiple_of(4) {
         return None;

@@ -815,11 +815,13 @@ impl<'s> State<'s> {
                 });
             }
             (Value::Map(m), Param::Map) => m.named().is_map(),
+            (Value::Map(m), Param::Cert) => m.named() == Named::Certificate,
+            // Go's []string is not assignable to []interface {}.
+            (Value::List(l), Param::List) => !l.is_strings(),
             (Value::String(_), Param::Str)
             | (Value::Int(_), Param::Int)
             | (Value::Float(_), Param::Float)
-            | (Value::Bool(_), Param::Bool)
-            | (Value::List(_), Param::List) => true,
+            | (Value::Bool(_), Param::Bool) => true,
             _ => false,
         };
         if ok {
@@ -894,6 +896,13 @@ impl<'s> State<'s> {
                 Ok(Value::Int(num.int.unwrap_or(0)))
             }
             (Param::Int, _) => Err(self.errorf(at, format!("expected integer; found {arg}"))),
+            // Go's SetUint keeps the low bits of a too-large literal.
+            (Param::Uint32, Arg::Number { num, .. }) if num.int.is_some_and(|i| i >= 0) => {
+                Ok(Value::Int(i64::from(num.int.unwrap_or(0) as u32)))
+            }
+            (Param::Uint32, _) => {
+                Err(self.errorf(at, format!("expected unsigned integer; found {arg}")))
+            }
             (Param::Float, Arg::Number { num, .. })
                 if num.float.is_some() && !num.text.starts_with('\'') =>
             {
