@@ -21,18 +21,18 @@ pub struct Request {
     pub now: i64,
 }
 
-/// The parent a certificate is signed by: its subject Name (DER) and SubjectKeyId.
-pub struct Issuer<'a> {
+/// The parent a certificate is signed by: its subject Name (DER), SubjectKeyId and key.
+pub struct Issuer {
     pub subject: Vec<u8>,
     pub key_id: Option<Vec<u8>>,
-    pub key: &'a PrivateKey,
+    pub key: PrivateKey,
 }
 
 /// Go's `CreateCertificate`; `issuer` None means self-signed by `key`.
 pub fn create(
     req: &Request,
     key: &PrivateKey,
-    issuer: Option<Issuer<'_>>,
+    issuer: Option<&Issuer>,
     rng: &mut impl RngCore,
 ) -> Result<Vec<u8>, String> {
     let mut serial = [0u8; 16];
@@ -40,22 +40,21 @@ pub fn create(
     let subject = name(&req.common_name);
     let (spki, public_bits) = key.public_key_info();
     let own_key_id = req.is_ca.then(|| keys::subject_key_id(&public_bits));
-    let issuer = issuer.unwrap_or(Issuer {
-        subject: subject.clone(),
-        key_id: own_key_id.clone(),
-        key,
-    });
+    let (issuer_subject, issuer_key_id, signer) = match issuer {
+        Some(i) => (i.subject.clone(), i.key_id.clone(), &i.key),
+        None => (subject.clone(), own_key_id.clone(), key),
+    };
     // Go names the parent's key only when someone else signs.
-    let authority_key_id = issuer.key_id.filter(|_| issuer.subject != subject);
+    let authority_key_id = issuer_key_id.filter(|_| issuer_subject != subject);
     let not_after = req
         .now
         .saturating_add(req.days_valid.saturating_mul(86_400));
-    let signature_algorithm = issuer.key.signature_algorithm();
+    let signature_algorithm = signer.signature_algorithm();
     let tbs = der::seq(&[
         &der::cons(0xa0, &[&der::small_uint(2)]),
         &der::uint(&serial),
         &signature_algorithm,
-        &issuer.subject,
+        &issuer_subject,
         &der::seq(&[&time(req.now), &time(not_after)]),
         &subject,
         &spki,
@@ -69,7 +68,7 @@ pub fn create(
             )],
         ),
     ]);
-    let signature = issuer.key.sign(&tbs)?;
+    let signature = signer.sign(&tbs)?;
     Ok(der::seq(&[
         &tbs,
         &signature_algorithm,

@@ -182,7 +182,8 @@ mod tests {
         assert_eq!(small_uint(0), [2, 1, 0]);
         assert_eq!(small_uint(128), [2, 2, 0, 128]);
         assert_eq!(tlv(4, &[0; 200])[..3], [4, 0x81, 200]);
-        let (el, rest) = read(&seq(&[&small_uint(5)])).unwrap();
+        let encoded = seq(&[&small_uint(5)]);
+        let (el, rest) = read(&encoded).unwrap();
         assert!(rest.is_empty() && el.tag == SEQUENCE && el.content == [2, 1, 5]);
     }
 

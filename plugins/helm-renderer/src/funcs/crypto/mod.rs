@@ -88,29 +88,36 @@ fn issue(
         is_ca,
         now: super::nondeterministic::now(),
     };
-    let issuer = signer
-        .as_ref()
-        .map(|(subject, key_id, ca_key)| cert::Issuer {
-            subject: subject.clone(),
-            key_id: key_id.clone(),
-            key: ca_key,
-        });
-    let der = cert::create(&req, &key, issuer, &mut rng())?;
+    let der = cert::create(&req, &key, signer.as_ref(), &mut rng())?;
     Ok(certificate(
         der::pem_encode("CERTIFICATE", &der),
         key.to_pem(),
     ))
 }
 
+/// `genCA`/`genCAWithKey`: `cn days [key]`.
+fn authority(a: &[Value], key: PrivateKey) -> FuncResult {
+    issue(s(a, 0), None, None, int(a, 1), true, key, None)
+}
+
+/// `genSelfSignedCert`/`genSignedCert` and their `…WithKey` forms: `cn ips names days …`.
+fn leaf(a: &[Value], key: PrivateKey, ca: Option<&Value>) -> FuncResult {
+    issue(s(a, 0), Some(&a[1]), Some(&a[2]), int(a, 3), false, key, ca)
+}
+
 /// The CA's subject, SubjectKeyId and key, with Sprig's errors.
-fn read_ca(ca: &Value) -> Result<(Vec<u8>, Option<Vec<u8>>, PrivateKey), String> {
+fn read_ca(ca: &Value) -> Result<cert::Issuer, String> {
     let (_, ca_der) =
         der::pem_decode(&cert_field(ca, "Cert")).ok_or("unable to decode certificate")?;
     let (subject, key_id) = keys::parse_certificate(&ca_der)
         .map_err(|e| format!("error parsing certificate: decodedSignerCert.Bytes: {e}"))?;
     let ca_key = keys::parse_pem(&cert_field(ca, "Key"))
         .map_err(|e| format!("error parsing private key: {e}"))?;
-    Ok((subject, key_id, ca_key))
+    Ok(cert::Issuer {
+        subject,
+        key_id,
+        key: ca_key,
+    })
 }
 
 /// Sprig's 2048-bit RSA key for the certificate functions without a key argument.
@@ -151,66 +158,17 @@ fn bcrypt_hash(password: &str) -> String {
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
         "genPrivateKey" => fixed(&[Str], |a| generate_private_key(s(a, 0))),
-        "genCA" => fixed(&[Str, Int], |a| {
-            issue(s(a, 0), None, None, int(a, 1), true, rsa_2048()?, None)
-        }),
-        "genCAWithKey" => fixed(&[Str, Int, Str], |a| {
-            issue(
-                s(a, 0),
-                None,
-                None,
-                int(a, 1),
-                true,
-                given_key(s(a, 2))?,
-                None,
-            )
-        }),
-        "genSelfSignedCert" => fixed(&[Str, List, List, Int], |a| {
-            issue(
-                s(a, 0),
-                Some(&a[1]),
-                Some(&a[2]),
-                int(a, 3),
-                false,
-                rsa_2048()?,
-                None,
-            )
-        }),
+        "genCA" => fixed(&[Str, Int], |a| authority(a, rsa_2048()?)),
+        "genCAWithKey" => fixed(&[Str, Int, Str], |a| authority(a, given_key(s(a, 2))?)),
+        "genSelfSignedCert" => fixed(&[Str, List, List, Int], |a| leaf(a, rsa_2048()?, None)),
         "genSelfSignedCertWithKey" => fixed(&[Str, List, List, Int, Str], |a| {
-            let key = given_key(s(a, 4))?;
-            issue(
-                s(a, 0),
-                Some(&a[1]),
-                Some(&a[2]),
-                int(a, 3),
-                false,
-                key,
-                None,
-            )
+            leaf(a, given_key(s(a, 4))?, None)
         }),
         "genSignedCert" => fixed(&[Str, List, List, Int, Cert], |a| {
-            let key = rsa_2048()?;
-            issue(
-                s(a, 0),
-                Some(&a[1]),
-                Some(&a[2]),
-                int(a, 3),
-                false,
-                key,
-                Some(&a[4]),
-            )
+            leaf(a, rsa_2048()?, Some(&a[4]))
         }),
         "genSignedCertWithKey" => fixed(&[Str, List, List, Int, Cert, Str], |a| {
-            let key = given_key(s(a, 5))?;
-            issue(
-                s(a, 0),
-                Some(&a[1]),
-                Some(&a[2]),
-                int(a, 3),
-                false,
-                key,
-                Some(&a[4]),
-            )
+            leaf(a, given_key(s(a, 5))?, Some(&a[4]))
         }),
         "buildCustomCert" => fixed(&[Str, Str], |a| build_custom_cert(s(a, 0), s(a, 1))),
         "bcrypt" => fixed(&[Str], |a| Ok(Value::string(bcrypt_hash(s(a, 0))))),
