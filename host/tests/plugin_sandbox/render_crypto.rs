@@ -1,8 +1,11 @@
 //! Charts that bootstrap TLS with Sprig (`genCA`, `genSignedCert`, `genPrivateKey`, `htpasswd`,
 //! `encryptAES`, …) used to fail in the sandbox. Through `k0rdent-mcp template` (the sandboxed
-//! plugin with the default limits) they must render, with keys drawn from the host's entropy
-//! (different on every render unless `--deterministic`), and real `openssl`/`htpasswd` must accept
-//! what they produce.
+//! plugin) they must render, with keys drawn from the host's entropy (different on every render
+//! unless `--deterministic`), and real `openssl`/`htpasswd` must accept what they produce.
+//!
+//! RSA key generation (Sprig's `genCA`, `genSignedCert`, `genSelfSignedCert`) costs about a second of
+//! CPU per key in wasm, so the RSA parts run with a raised `--plugin-cpu-ms` (the budget is wall
+//! time, and test machines are loaded); the EC/Ed25519, bcrypt and AES parts run with the defaults.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,9 +44,12 @@ fn tool(dir: &Path, program: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Enough for the fixture's three 2048-bit RSA keys and scrypt on a loaded machine.
+const RSA_BUDGET: &[&str] = &["--plugin-cpu-ms", "120000"];
+
 #[test]
 fn a_tls_bootstrapping_chart_renders_in_the_sandbox_and_real_tools_accept_its_output() {
-    let data = render(&[]);
+    let data = render(RSA_BUDGET);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (name, text) in &data {
@@ -79,6 +85,28 @@ fn a_tls_bootstrapping_chart_renders_in_the_sandbox_and_real_tools_accept_its_ou
     let (verified, text) = tool(d, "htpasswd", &["-vb", "htpasswd", "admin", "s3cret pass"]);
     assert!(verified, "htpasswd rejects the generated entry: {text}");
     assert_eq!(data["aes.dec"], "attack at dawn");
+    assert_eq!(
+        data["derived"], "BusaHoze7!Cohg",
+        "helm's derivePassword for these inputs"
+    );
+}
+
+#[test]
+fn ec_and_ed25519_certificates_bcrypt_and_aes_fit_the_default_limits() {
+    let data = render(&["--set", "parts={withKey,htpasswd,aes}"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, text) in &data {
+        std::fs::write(d.join(name), format!("{text}\n")).unwrap();
+    }
+    let (verified, text) = tool(
+        d,
+        "openssl",
+        &["verify", "-CAfile", "ecdsa-ca.crt", "ed-leaf.crt"],
+    );
+    assert!(verified, "{text}");
+    let (verified, text) = tool(d, "htpasswd", &["-vb", "htpasswd", "admin", "s3cret pass"]);
+    assert!(verified, "{text}");
 }
 
 #[test]

@@ -201,6 +201,9 @@ fn deterministic_stand_ins_for_time_and_randomness() {
     // Key material comes from the same seeded stream: the same deterministic render, the same key.
     let key = "a: {{ genPrivateKey \"ed25519\" | quote }}";
     let pem = render_one(key, "{}").unwrap();
-    assert!(pem.starts_with("a: \"-----BEGIN PRIVATE KEY-----\\n"), "{pem}");
+    assert!(
+        pem.starts_with("a: \"-----BEGIN PRIVATE KEY-----\\n"),
+        "{pem}"
+    );
     assert_eq!(render_one(key, "{}").unwrap(), pem);
 }
