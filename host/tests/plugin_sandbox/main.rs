@@ -6,6 +6,7 @@
 mod cache_trust;
 mod cli;
 mod contract_versions;
+mod render_crypto;
 mod render_entropy;
 mod render_fidelity;
 mod validator_choice;

@@ -335,7 +335,7 @@ fn format_value(v: &Value, verb: char, spec: &Spec) -> String {
             'v' | 't' => pad(b.to_string(), spec, false),
             _ => bad_verb(verb, v),
         },
-        Value::Int(i) => match verb {
+        Value::Int(i) | Value::Int64(i) => match verb {
             'd' | 'v' | 'x' | 'X' | 'o' | 'O' | 'b' => format_int(*i, verb, spec),
             'c' => pad(
                 char::from_u32(*i as u32).unwrap_or('\u{FFFD}').to_string(),

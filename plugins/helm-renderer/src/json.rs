@@ -31,7 +31,7 @@ fn write(v: &Value, escape_html: bool, indent: Option<&str>, level: usize, out: 
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&gofmt::format_float_json(*f)),
         // Not reached: `encode` refuses complex values before writing anything.
         Value::Complex(..) => out.push_str(&v.to_go_string()),

@@ -10,7 +10,7 @@ use crate::errors;
 use crate::files::Files;
 use crate::output::{self, Manifest};
 use crate::template::{Budget, ExecEnv, Limits, TemplateSet, execute};
-use crate::value::{Map, Object, Value};
+use crate::value::{Map, Named, Object, Value};
 use crate::values;
 
 /// What `.Release` exposes.
@@ -307,8 +307,11 @@ fn capabilities_value(c: &CapabilitiesInfo) -> Value {
     helm.insert("GitCommit".into(), Value::str(""));
     helm.insert("GitTreeState".into(), Value::str(""));
     helm.insert("GoVersion".into(), Value::str(""));
-    m.insert("HelmVersion".into(), Value::map(helm));
-    Value::map(m)
+    m.insert(
+        "HelmVersion".into(),
+        Value::named_map(Named::BuildInfo, helm),
+    );
+    Value::named_map(Named::Capabilities, m)
 }
 
 /// Helm's `recAllTpls`: one scope per chart, subcharts see their own values table.
@@ -329,7 +332,7 @@ fn collect_templates(
     );
     scope.insert("Release".into(), release.clone());
     scope.insert("Capabilities".into(), caps.clone());
-    scope.insert("Values".into(), values.clone());
+    scope.insert("Values".into(), values.converted(Named::HelmValues));
     scope.insert("Subcharts".into(), subcharts.clone());
     let scope = Value::map(scope);
     for dep in &chart.dependencies {

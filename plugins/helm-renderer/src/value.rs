@@ -22,22 +22,117 @@ pub enum Value {
     #[default]
     Nil,
     Bool(bool),
-    /// Any Go integer kind (`int` from literals, `int64` from `--set`).
+    /// Go `int`: literals, `len`, `atoi`, `int`, `.Release.Revision`.
     Int(i64),
+    /// Go `int64`: integers from `--set` and what Sprig's integer math returns. Go keeps it apart
+    /// from `int`: `typeOf` says so, and a function taking `int` refuses it.
+    Int64(i64),
     Float(f64),
     /// complex128, only ever made by imaginary/complex literals (`2i`, `1+2i`).
     Complex(f64, f64),
     String(Rc<str>),
-    /// `[]interface{}` (and `[]string`, which templates cannot tell apart).
-    List(Rc<Vec<Value>>),
-    /// `map[string]interface{}`: a missing key reads as nil. Shared and
+    /// A Go slice: `[]interface{}`, or `[]string` from `splitList`/`toStrings`/`sortAlpha`.
+    List(Rc<Slice>),
+    /// `map[string]interface{}` or Helm's `common.Values`: a missing key reads as nil. Shared and
     /// mutable, because Sprig's `set`/`unset`/`merge` mutate in place and
     /// templates rely on that (`$_ := set $d "k" "v"`).
-    Map(Rc<RefCell<Map>>),
+    Map(Rc<MapCell>),
     /// `map[string]string` (Sprig `split`/`splitn`): a missing key reads as `""`.
     StringMap(Rc<Map>),
     /// Helm objects that carry methods.
     Object(Rc<Object>),
+}
+
+/// A slice's elements and its Go element type. Templates read the elements alike; the type shows
+/// in `typeOf`/`printf "%T"`, and Sprig functions that build a new slice by reflection
+/// (`append`, `rest`, …) always return `[]interface {}`.
+#[derive(Debug)]
+pub struct Slice {
+    items: Vec<Value>,
+    strings: bool,
+}
+
+impl Slice {
+    pub fn is_strings(&self) -> bool {
+        self.strings
+    }
+}
+
+impl std::ops::Deref for Slice {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+/// A map's entries and the Go type Helm gives it. Templates read fields of all of them alike.
+#[derive(Debug)]
+pub struct MapCell {
+    /// Shared between cells that view one Go map as different types, as a Go conversion
+    /// (`common.Values(m)`) shares the map: a subchart's `.Values` and its parent's
+    /// `.Values.<subchart>` are one map.
+    entries: Rc<RefCell<Map>>,
+    named: Named,
+}
+
+/// Go types Helm hands to templates that the engine holds as maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    /// `map[string]interface {}`.
+    Plain,
+    /// `common.Values`, every chart's `.Values`: Go passes it where a `map[string]interface{}` is
+    /// expected (same underlying type), but Sprig's type assertion in `dig` refuses it.
+    HelmValues,
+    /// `*common.Capabilities`: a struct pointer, so map functions refuse it.
+    Capabilities,
+    /// `version.BuildInfo` (`.Capabilities.HelmVersion`): a struct.
+    BuildInfo,
+    /// Sprig's `certificate` struct (`Cert`, `Key`) from `genCA` and friends.
+    Certificate,
+}
+
+impl Named {
+    pub fn go_type(self) -> &'static str {
+        match self {
+            Named::Plain => "map[string]interface {}",
+            Named::HelmValues => "common.Values",
+            Named::Capabilities => "*common.Capabilities",
+            Named::BuildInfo => "version.BuildInfo",
+            Named::Certificate => "sprig.certificate",
+        }
+    }
+
+    /// `reflect.Kind` name.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Named::Plain | Named::HelmValues => "map",
+            Named::Capabilities => "ptr",
+            Named::BuildInfo | Named::Certificate => "struct",
+        }
+    }
+
+    /// Whether Go assigns it to a `map[string]interface {}` parameter.
+    pub fn is_map(self) -> bool {
+        matches!(self, Named::Plain | Named::HelmValues)
+    }
+}
+
+impl std::ops::Deref for MapCell {
+    type Target = RefCell<Map>;
+    fn deref(&self) -> &RefCell<Map> {
+        &self.entries
+    }
+}
+
+impl MapCell {
+    pub fn named(&self) -> Named {
+        self.named
+    }
+
+    /// Whether both are the very same Go map (whatever type each views it as).
+    pub fn same_map(&self, other: &MapCell) -> bool {
+        Rc::ptr_eq(&self.entries, &other.entries)
+    }
 }
 
 /// Helm values that are Go structs with methods rather than plain maps.
@@ -67,11 +162,41 @@ impl Value {
     }
 
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(items))
+        Value::List(Rc::new(Slice {
+            items,
+            strings: false,
+        }))
+    }
+
+    /// A Go `[]string`.
+    pub fn string_list(items: Vec<String>) -> Value {
+        Value::List(Rc::new(Slice {
+            items: items.into_iter().map(Value::string).collect(),
+            strings: true,
+        }))
     }
 
     pub fn map(m: Map) -> Value {
-        Value::Map(Rc::new(RefCell::new(m)))
+        Value::named_map(Named::Plain, m)
+    }
+
+    /// A map that Helm gives a named Go type.
+    pub fn named_map(named: Named, m: Map) -> Value {
+        Value::Map(Rc::new(MapCell {
+            entries: Rc::new(RefCell::new(m)),
+            named,
+        }))
+    }
+
+    /// The same map viewed as another Go type (a Go type conversion); other values unchanged.
+    pub fn converted(&self, named: Named) -> Value {
+        match self {
+            Value::Map(m) => Value::Map(Rc::new(MapCell {
+                entries: m.entries.clone(),
+                named,
+            })),
+            other => other.clone(),
+        }
     }
 
     pub fn is_nil(&self) -> bool {
@@ -115,11 +240,14 @@ impl Value {
 
     /// The elements of any Go slice a template can hold: `[]interface{}` or Helm's
     /// `VersionSet` (a `[]string` with a `Has` method), which Sprig's reflection treats alike.
-    pub fn slice_items(&self) -> Option<Rc<Vec<Value>>> {
+    pub fn slice_items(&self) -> Option<Rc<Slice>> {
         match self {
             Value::List(l) => Some(l.clone()),
             Value::Object(o) => match &**o {
-                Object::VersionSet(v) => Some(Rc::new(v.iter().map(|s| Value::str(s)).collect())),
+                Object::VersionSet(v) => Some(Rc::new(Slice {
+                    items: v.iter().map(|s| Value::str(s)).collect(),
+                    strings: true,
+                })),
                 _ => None,
             },
             _ => None,
@@ -138,7 +266,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::String(s) => !s.is_empty(),
@@ -155,11 +283,13 @@ impl Value {
             Value::Nil => "interface {}",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Complex(..) => "complex128",
             Value::String(_) => "string",
+            Value::List(l) if l.strings => "[]string",
             Value::List(_) => "[]interface {}",
-            Value::Map(_) => "map[string]interface {}",
+            Value::Map(m) => m.named.go_type(),
             Value::StringMap(_) => "map[string]string",
             Value::Object(o) => match **o {
                 Object::Files(_) => "engine.files",
@@ -189,7 +319,7 @@ impl Value {
         match self {
             Value::Nil => out.push_str("<nil>"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
             Value::Float(f) => out.push_str(&gofmt::format_float_g(*f)),
             Value::Complex(re, im) => {
                 // Go's %v: `(1+2i)`, the imaginary part always signed.
@@ -245,16 +375,22 @@ impl Value {
         }
     }
 
-    /// A deep copy that shares nothing mutable with `self`.
+    /// A deep copy that shares nothing mutable with `self` and keeps Go types (copystructure's).
     pub fn deep_copy(&self) -> Value {
         match self {
-            Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
-            Value::Map(m) => Value::map(
-                m.borrow()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.deep_copy()))
-                    .collect(),
-            ),
+            Value::List(l) => Value::List(Rc::new(Slice {
+                items: l.iter().map(Value::deep_copy).collect(),
+                strings: l.strings,
+            })),
+            Value::Map(m) => Value::Map(Rc::new(MapCell {
+                entries: Rc::new(RefCell::new(
+                    m.borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.deep_copy()))
+                        .collect(),
+                )),
+                named: m.named,
+            })),
             other => other.clone(),
         }
     }
@@ -319,13 +455,13 @@ impl From<i64> for Value {
 }
 
 /// Converts parsed JSON. Integral numbers without a fraction or exponent become
-/// `Int` (Helm's `--set` yields int64); all other numbers are `float64`.
+/// `Int64` (Helm's `--set` yields int64); all other numbers are `float64`.
 pub fn from_json(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
+            Some(i) => Value::Int64(i),
             None => Value::Float(n.as_f64().unwrap_or(0.0)),
         },
         serde_json::Value::String(s) => Value::str(s),
@@ -357,7 +493,7 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
         (Value::String(x), Value::String(y)) => x == y,

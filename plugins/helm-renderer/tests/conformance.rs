@@ -30,17 +30,8 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ),
     (
         "math",
-        "int vs int64 not distinguished (typeOf of add/max/int64); addf/subf use float64, not shopspring decimal (0.1+0.2)",
+        "addf/subf use float64, not shopspring decimal (0.1+0.2)",
     ),
-    (
-        "lists",
-        "typed []string slices (splitList/toStrings) are plain lists",
-    ),
-    (
-        "reflect",
-        "typed []string, int64, common.Values and *common.Capabilities type names are not modelled",
-    ),
-    ("encoding", "derivePassword (scrypt) is not implemented"),
     (
         "regex",
         "regex-lite lacks Unicode classes (\\p{L}); empty-pattern regexSplit differs from Go",

@@ -80,7 +80,7 @@ fn index(a: &[Value]) -> FuncResult {
 
 fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
     let x = match idx {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -110,7 +110,7 @@ fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Nil => Kind::Invalid,
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Complex(..) => Kind::Complex,
         Value::String(_) => Kind::String,
@@ -139,7 +139,7 @@ pub fn eq(a: &[Value]) -> FuncResult {
         } else {
             match (first, other) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
                 (Value::String(x), Value::String(y)) => x == y,
@@ -183,7 +183,7 @@ fn lt(x: &Value, y: &Value) -> Result<bool, String> {
         ));
     }
     Ok(match (x, y) {
-        (Value::Int(a), Value::Int(b)) => a < b,
+        (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => a < b,
         (Value::Float(a), Value::Float(b)) => a < b,
         (Value::String(a), Value::String(b)) => a < b,
         _ => return Err("invalid type for comparison".into()),

@@ -9,17 +9,17 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
         "toString" => fixed(&[Any], |a| Ok(Value::string(to_string(&a[0])))),
         "toStrings" => fixed(&[Any], |a| {
-            Ok(Value::list(
+            Ok(Value::string_list(
                 // Sprig's strslice drops nil elements.
                 super::lists::items(&a[0])
                     .iter()
                     .filter(|v| !matches!(v, Value::Nil))
-                    .map(|v| Value::string(to_string(v)))
+                    .map(to_string)
                     .collect(),
             ))
         }),
         "int" => fixed(&[Any], |a| Ok(Value::Int(to_int64(&a[0])))),
-        "int64" => fixed(&[Any], |a| Ok(Value::Int(to_int64(&a[0])))),
+        "int64" => fixed(&[Any], |a| Ok(Value::Int64(to_int64(&a[0])))),
         "float64" => fixed(&[Any], |a| Ok(Value::Float(to_float64(&a[0])))),
         "atoi" => fixed(&[Str], |a| {
             Ok(Value::Int(s(a, 0).parse::<i64>().unwrap_or(0)))
@@ -79,7 +79,7 @@ pub fn to_string(v: &Value) -> String {
 /// a zero decimal part tolerated), failures are 0.
 pub fn to_int64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => {
@@ -104,7 +104,7 @@ fn trim_zero_decimal(s: &str) -> &str {
 /// spf13/cast `ToFloat64`.
 pub fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => s.trim().parse().unwrap_or(0.0),
@@ -126,11 +126,13 @@ pub fn kind_of(v: &Value) -> &'static str {
         Value::Nil => "invalid",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
         Value::Float(_) => "float64",
         Value::Complex(..) => "complex128",
         Value::String(_) => "string",
         Value::List(_) => "slice",
-        Value::Map(_) | Value::StringMap(_) => "map",
+        Value::Map(m) => m.named().kind(),
+        Value::StringMap(_) => "map",
         Value::Object(_) if v.slice_items().is_some() => "slice",
         Value::Object(_) => "struct",
     }

@@ -5,7 +5,7 @@
 
 use super::convert::{empty, to_string};
 use super::{FuncDef, FuncResult, Param::*, arg, fixed, s, variadic};
-use crate::value::{Map, Value};
+use crate::value::{Map, Named, Value};
 
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
@@ -122,9 +122,10 @@ fn dig(a: &[Value]) -> FuncResult {
     }
     let dict = &a[a.len() - 1];
     let default = &a[a.len() - 2];
-    if !matches!(dict, Value::Map(_)) {
+    // Sprig asserts the plain map type: Helm's named `common.Values` fails the assertion.
+    if !matches!(dict, Value::Map(m) if m.named() == Named::Plain) {
         return Err(format!(
-            "interface {{}} is {}, not map[string]interface {{}}",
+            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
             super::convert::type_of(dict)
         ));
     }
@@ -132,7 +133,7 @@ fn dig(a: &[Value]) -> FuncResult {
     for key in &a[..a.len() - 2] {
         let Some(k) = key.as_str() else {
             return Err(format!(
-                "interface {{}} is {}, not string",
+                "interface conversion: interface {{}} is {}, not string",
                 super::convert::type_of(key)
             ));
         };
@@ -191,9 +192,7 @@ fn contains_map(haystack: &Value, needle: &Value) -> bool {
         return false;
     };
     match haystack {
-        Value::Map(m) => {
-            std::rc::Rc::ptr_eq(m, target) || m.borrow().values().any(|v| contains_map(v, needle))
-        }
+        Value::Map(m) => m.same_map(target) || m.borrow().values().any(|v| contains_map(v, needle)),
         Value::List(l) => l.iter().any(|v| contains_map(v, needle)),
         _ => false,
     }

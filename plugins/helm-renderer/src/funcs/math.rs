@@ -9,16 +9,18 @@ use crate::value::Value;
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
         "add" => variadic(&[], Any, |a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter().map(to_int64).fold(0i64, i64::wrapping_add),
             ))
         }),
-        "add1" => fixed(&[Any], |a| Ok(Value::Int(to_int64(&a[0]).wrapping_add(1)))),
+        "add1" => fixed(&[Any], |a| {
+            Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1)))
+        }),
         "sub" => fixed(&[Any, Any], |a| {
-            Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+            Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
         }),
         "mul" => variadic(&[Any], Any, |a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
             ))
         }),
@@ -29,10 +31,10 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
             int_div(to_int64(&a[0]), to_int64(&a[1]), true)
         }),
         "max" | "biggest" => variadic(&[Any], Any, |a| {
-            Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
         }),
         "min" => variadic(&[Any], Any, |a| {
-            Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))
         }),
         "floor" => fixed(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).floor()))),
         "ceil" => fixed(&[Any], |a| Ok(Value::Float(to_float64(&a[0]).ceil()))),
@@ -92,7 +94,7 @@ fn int_div(x: i64, y: i64, modulo: bool) -> FuncResult {
     if y == 0 {
         return Err("runtime error: integer divide by zero".into());
     }
-    Ok(Value::Int(if modulo {
+    Ok(Value::Int64(if modulo {
         x.wrapping_rem(y)
     } else {
         x.wrapping_div(y)

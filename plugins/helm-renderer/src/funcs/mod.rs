@@ -7,6 +7,7 @@
 
 mod builtins;
 mod convert;
+mod crypto;
 mod dicts;
 pub(crate) mod encoding;
 mod helm;
@@ -36,6 +37,10 @@ pub enum Param {
     Bool,
     List,
     Map,
+    /// `uint32` (`derivePassword`'s counter).
+    Uint32,
+    /// Sprig's `certificate` struct (`genCA`'s result, `genSignedCert`'s CA).
+    Cert,
 }
 
 impl Param {
@@ -48,6 +53,8 @@ impl Param {
             Param::Bool => "bool",
             Param::List => "[]interface {}",
             Param::Map => "map[string]interface {}",
+            Param::Uint32 => "uint32",
+            Param::Cert => "sprig.certificate",
         }
     }
 }
@@ -351,6 +358,7 @@ fn find(name: &str) -> Option<FuncDef> {
         .or_else(|| semver::lookup(name))
         .or_else(|| paths::lookup(name))
         .or_else(|| nondeterministic::lookup(name))
+        .or_else(|| crypto::lookup(name))
 }
 
 /// Whether templates may name the function (checked at parse time, like Go).

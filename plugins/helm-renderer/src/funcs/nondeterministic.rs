@@ -8,8 +8,8 @@
 //! * random strings/ints/UUIDs/`shuffle`: SHA-256 in counter mode keyed by
 //!   the render's entropy, so values are unpredictable unless the host chose
 //!   deterministic mode (a fixed seed), where the same input renders the same;
-//! * certificates, keys, bcrypt/htpasswd, AES: rejected with an error naming
-//!   the function (silently fake key material would be dangerous).
+//! * certificates, keys, bcrypt/htpasswd, AES: in [`super::crypto`], from a
+//!   ChaCha20 generator seeded by this stream.
 
 use std::cell::{Cell, RefCell};
 
@@ -72,6 +72,20 @@ fn next_u64() -> u64 {
     RNG.with(|r| r.borrow_mut().next_u64())
 }
 
+/// 32 bytes from the render's stream, to seed the crypto functions' own generator.
+pub(crate) fn seed() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(8) {
+        chunk.copy_from_slice(&next_u64().to_le_bytes());
+    }
+    out
+}
+
+/// The render's `now`, as Unix seconds.
+pub(crate) fn now() -> i64 {
+    NOW.with(Cell::get)
+}
+
 /// Uniform in `0..n` (rejection sampling, so no value is favoured).
 fn below(n: u64) -> u64 {
     let limit = (u64::MAX / n) * n;
@@ -95,15 +109,6 @@ fn rand_from(alphabet: &[u8], n: i64) -> Value {
 const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const NUM: &[u8] = b"0123456789";
-
-fn unsupported() -> FuncDef {
-    variadic(&[], Any, |_| {
-        Err(
-            "not supported in the sandboxed renderer: it needs real randomness or key material"
-                .into(),
-        )
-    })
-}
 
 pub fn lookup(name: &str) -> Option<FuncDef> {
     Some(match name {
@@ -155,19 +160,6 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
             }
             Ok(Value::string(chars.into_iter().collect()))
         }),
-        "bcrypt"
-        | "htpasswd"
-        | "derivePassword"
-        | "genPrivateKey"
-        | "buildCustomCert"
-        | "genCA"
-        | "genCAWithKey"
-        | "genSelfSignedCert"
-        | "genSelfSignedCertWithKey"
-        | "genSignedCert"
-        | "genSignedCertWithKey"
-        | "encryptAES"
-        | "decryptAES" => unsupported(),
         _ => return None,
     })
 }

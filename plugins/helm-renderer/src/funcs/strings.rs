@@ -116,12 +116,7 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
             Ok(indexed_parts(go_split(s(a, 2), s(a, 0), int(a, 1))))
         }),
         "splitList" => fixed(&[Str, Str], |a| {
-            Ok(Value::list(
-                go_split(s(a, 1), s(a, 0), -1)
-                    .into_iter()
-                    .map(Value::string)
-                    .collect(),
-            ))
+            Ok(Value::string_list(go_split(s(a, 1), s(a, 0), -1)))
         }),
         "join" => fixed(&[Str, Any], |a| {
             Ok(Value::string(str_slice(&a[1]).join(s(a, 0))))
@@ -129,7 +124,7 @@ pub fn lookup(name: &str) -> Option<FuncDef> {
         "sortAlpha" => fixed(&[Any], |a| {
             let mut v = str_slice(&a[0]);
             v.sort();
-            Ok(Value::list(v.into_iter().map(Value::string).collect()))
+            Ok(Value::string_list(v))
         }),
         "hello" => fixed(&[], |_| Ok(Value::str("Hello!"))),
         _ => return None,

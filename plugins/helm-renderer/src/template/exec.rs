@@ -14,7 +14,7 @@ use super::ast::{Arg, Branch, Command, Node, Pipe, list_string, node_string};
 use super::parse::{ParseError, Tree, parse};
 use crate::funcs::{self, FuncDef, Param};
 use crate::gofmt;
-use crate::value::{Object, Value};
+use crate::value::{Named, Object, Value};
 
 /// A value plus "was read as `interface{}` out of a map/slice" (see module docs).
 #[derive(Clone, Debug)]
@@ -385,7 +385,7 @@ impl<'s> State<'s> {
                 .iter()
                 .map(|(k, e)| (Tv::plain(Value::str(k)), Tv::plain(e.clone())))
                 .collect(),
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.errorf(
                         At::Range(b),
@@ -393,7 +393,12 @@ impl<'s> State<'s> {
                     ));
                 }
                 (0..(*n).max(0))
-                    .map(|i| (Tv::plain(Value::Nil), Tv::plain(Value::Int(i))))
+                    // Go yields the range expression's own integer type.
+                    .map(|i| match &val.v {
+                        Value::Int64(_) => Value::Int64(i),
+                        _ => Value::Int(i),
+                    })
+                    .map(|i| (Tv::plain(Value::Nil), Tv::plain(i)))
                     .collect()
             }
             Value::Nil => Vec::new(),
@@ -809,16 +814,22 @@ impl<'s> State<'s> {
                     )
                 });
             }
+            (Value::Map(m), Param::Map) => m.named().is_map(),
+            (Value::Map(m), Param::Cert) => m.named() == Named::Certificate,
+            // Go's []string is not assignable to []interface {}.
+            (Value::List(l), Param::List) => !l.is_strings(),
             (Value::String(_), Param::Str)
             | (Value::Int(_), Param::Int)
             | (Value::Float(_), Param::Float)
-            | (Value::Bool(_), Param::Bool)
-            | (Value::List(_), Param::List)
-            | (Value::Map(_), Param::Map) => true,
+            | (Value::Bool(_), Param::Bool) => true,
             _ => false,
         };
         if ok {
-            Ok(tv.v)
+            // Go converts the argument to the parameter's type: `set .Values …` returns a plain map.
+            Ok(match p {
+                Param::Map => tv.v.converted(Named::Plain),
+                _ => tv.v,
+            })
         } else {
             Err(self.errorf(
                 at,
@@ -885,6 +896,13 @@ impl<'s> State<'s> {
                 Ok(Value::Int(num.int.unwrap_or(0)))
             }
             (Param::Int, _) => Err(self.errorf(at, format!("expected integer; found {arg}"))),
+            // Go's SetUint keeps the low bits of a too-large literal.
+            (Param::Uint32, Arg::Number { num, .. }) if num.int.is_some_and(|i| i >= 0) => {
+                Ok(Value::Int(i64::from(num.int.unwrap_or(0) as u32)))
+            }
+            (Param::Uint32, _) => {
+                Err(self.errorf(at, format!("expected unsigned integer; found {arg}")))
+            }
             (Param::Float, Arg::Number { num, .. })
                 if num.float.is_some() && !num.text.starts_with('\'') =>
             {

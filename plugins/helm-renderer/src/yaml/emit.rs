@@ -270,7 +270,7 @@ fn classify(v: &Value) -> Node<'_> {
     match v {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),
         Value::Bool(b) => Node::Scalar(b.to_string(), Style::Plain),
-        Value::Int(i) => Node::Scalar(i.to_string(), Style::Plain),
+        Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string(), Style::Plain),
         Value::Float(f) => Node::Scalar(float_text(*f), Style::Plain),
         // The template functions refuse complex values before emitting (Helm goes through JSON).
         Value::Complex(..) => Node::Scalar(v.to_go_string(), Style::Plain),
