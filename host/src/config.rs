@@ -44,7 +44,7 @@ pub struct PluginArgs {
     pub plugin_cache_dir: Option<String>,
 
     /// CPU time one plugin call may use, in milliseconds.
-    #[arg(long, env = "K0RDENT_MCP_PLUGIN_CPU_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    #[arg(long, env = "K0RDENT_MCP_PLUGIN_CPU_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub plugin_cpu_ms: u64,
 
     /// Memory one plugin instance may grow to, in MiB.

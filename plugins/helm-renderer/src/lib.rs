@@ -17,6 +17,7 @@ pub mod errors;
 pub mod files;
 pub mod funcs;
 pub mod gofmt;
+pub mod gotime;
 pub mod json;
 pub mod output;
 pub mod render;

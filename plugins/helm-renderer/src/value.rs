@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use crate::files::Files;
 use crate::gofmt;
+use crate::gotime::GoTime;
 
 /// Map with Go's iteration order for string keys (byte order).
 pub type Map = BTreeMap<String, Value>;
@@ -150,9 +151,26 @@ pub enum Object {
     },
     /// `.Capabilities.APIVersions` with its `Has` method.
     VersionSet(Vec<String>),
+    /// A Go `time.Time` (`now`, `toDate`, `dateModify`).
+    Time(GoTime),
 }
 
 impl Value {
+    pub fn time(t: GoTime) -> Value {
+        Value::Object(Rc::new(Object::Time(t)))
+    }
+
+    /// The `time.Time` inside, if this is one.
+    pub fn as_time(&self) -> Option<&GoTime> {
+        match self {
+            Value::Object(o) => match &**o {
+                Object::Time(t) => Some(t),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn str(s: &str) -> Value {
         Value::String(Rc::from(s))
     }
@@ -295,6 +313,7 @@ impl Value {
                 Object::Files(_) => "engine.files",
                 Object::KubeVersion { .. } => "common.KubeVersion",
                 Object::VersionSet(_) => "common.VersionSet",
+                Object::Time(_) => "time.Time",
             },
         }
     }
@@ -371,6 +390,7 @@ impl Value {
                     out.push_str(&v.join(" "));
                     out.push(']');
                 }
+                Object::Time(t) => out.push_str(&t.go_string()),
             },
         }
     }
@@ -424,6 +444,8 @@ impl Value {
                     Value::map(m)
                 }
                 Object::VersionSet(v) => Value::list(v.iter().map(|s| Value::str(s)).collect()),
+                // encoding/json marshals a time as its RFC 3339 text.
+                Object::Time(t) => Value::string(t.rfc3339_nano()),
             },
             other => other.clone(),
         }

@@ -41,10 +41,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "semver results are maps: Version methods (Compare, IncMinor, LessThan) are not callable",
     ),
     (
-        "dates",
-        "toDate/dateModify/unixEpoch have no time.Time; duration/durationRound/htmlDate argument typing differs",
-    ),
-    (
         "yamljson",
         "go-yaml/encoding-json error texts differ; fromToml unsupported",
     ),
@@ -67,10 +63,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     (
         "err-dict-on-list-field",
         "Go positions a field on a parenthesised pipeline at its last argument",
-    ),
-    (
-        "err-to-date-must",
-        "toDate has no time parser, so mustToDate never fails",
     ),
     (
         "err-yaml-invalid-output",

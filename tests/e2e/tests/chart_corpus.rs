@@ -16,20 +16,6 @@ use std::process::{Command, Output};
 /// only shrinks.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "cilium/default",
-        "genCA/genSignedCert (Hubble's TLS secrets, hubble.tls.auto.method=helm) are refused by the sandboxed \
-         renderer as needing key material, although renders now get OS entropy",
-    ),
-    (
-        "cilium/hubble-relay-ui",
-        "`now` is an int (typeOf says int, not time.Time), so dateModify leaves it unchanged and cilium's \
-         hasDuration helper (`ne $now ($now | dateModify ...)`) is false: the operator ClusterRole loses `delete`",
-    ),
-    (
-        "cilium/kube-proxy-replacement",
-        "`now` is an int, not a time.Time: dateModify is a no-op, hasDuration is false (as hubble-relay-ui)",
-    ),
-    (
         "cluster-autoscaler/vpa-rbac-off",
         "YAML syntax errors are not go-yaml's: a stray `{}` under a sequence item gives \
          'line 22: simple key expected' where go-yaml says 'line 20: did not find expected key'",

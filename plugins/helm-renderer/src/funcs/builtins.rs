@@ -43,6 +43,7 @@ fn len(a: &[Value]) -> FuncResult {
         Value::Map(_) | Value::StringMap(_) => {
             Ok(Value::Int(a[0].with_map(|m| m.len()).unwrap_or(0) as i64))
         }
+        Value::Object(_) if a[0].as_time().is_some() => Err("len of type time.Time".into()),
         Value::Object(_) => match a[0].to_plain() {
             m @ Value::Map(_) => Ok(Value::Int(m.with_map(|m| m.len()).unwrap_or(0) as i64)),
             Value::List(l) => Ok(Value::Int(l.len() as i64)),
@@ -144,6 +145,12 @@ pub fn eq(a: &[Value]) -> FuncResult {
                 (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Nil, Value::Nil) => true,
+                // Go compares the struct: instant, zone and monotonic reading.
+                (Value::Object(_), Value::Object(_))
+                    if first.as_time().is_some() && other.as_time().is_some() =>
+                {
+                    first.as_time() == other.as_time()
+                }
                 _ if first.go_type() == other.go_type() => {
                     return Err(format!(
                         "non-comparable type {}: {}",

@@ -8,6 +8,7 @@
 mod builtins;
 mod convert;
 mod crypto;
+mod dates;
 mod dicts;
 pub(crate) mod encoding;
 mod helm;
@@ -41,6 +42,8 @@ pub enum Param {
     Uint32,
     /// Sprig's `certificate` struct (`genCA`'s result, `genSignedCert`'s CA).
     Cert,
+    /// Go's `time.Time` (`dateModify`, `unixEpoch`).
+    Time,
 }
 
 impl Param {
@@ -55,6 +58,7 @@ impl Param {
             Param::Map => "map[string]interface {}",
             Param::Uint32 => "uint32",
             Param::Cert => "sprig.certificate",
+            Param::Time => "time.Time",
         }
     }
 }
@@ -358,6 +362,7 @@ fn find(name: &str) -> Option<FuncDef> {
         .or_else(|| semver::lookup(name))
         .or_else(|| paths::lookup(name))
         .or_else(|| nondeterministic::lookup(name))
+        .or_else(|| dates::lookup(name))
         .or_else(|| crypto::lookup(name))
 }
 

@@ -419,7 +419,7 @@ impl<'s> State<'s> {
                         )
                     })
                     .collect(),
-                Object::KubeVersion { .. } => {
+                Object::KubeVersion { .. } | Object::Time(_) => {
                     return Err(self.errorf(
                         last_node(b),
                         format!("range can't iterate over {}", val.v.to_go_string()),
@@ -816,6 +816,7 @@ impl<'s> State<'s> {
             }
             (Value::Map(m), Param::Map) => m.named().is_map(),
             (Value::Map(m), Param::Cert) => m.named() == Named::Certificate,
+            (v, Param::Time) => v.as_time().is_some(),
             // Go's []string is not assignable to []interface {}.
             (Value::List(l), Param::List) => !l.is_strings(),
             (Value::String(_), Param::Str)

@@ -9,7 +9,7 @@ use rand_core::RngCore;
 
 use super::der::{self, SEQUENCE};
 use super::keys::{self, PrivateKey};
-use crate::funcs::nondeterministic::format_go_time;
+use crate::gotime::GoTime;
 
 /// What the template asked for.
 pub struct Request {
@@ -91,11 +91,12 @@ fn name(common_name: &str) -> Vec<u8> {
 
 /// UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280, as Go does).
 fn time(unix: i64) -> Vec<u8> {
-    let year: i64 = format_go_time("2006", unix).parse().unwrap_or(0);
+    let t = GoTime::utc(unix, 0);
+    let year: i64 = t.format("2006").parse().unwrap_or(0);
     if (1950..2050).contains(&year) {
-        der::tlv(0x17, format_go_time("060102150405Z", unix).as_bytes())
+        der::tlv(0x17, t.format("060102150405Z").as_bytes())
     } else {
-        der::tlv(0x18, format_go_time("20060102150405Z", unix).as_bytes())
+        der::tlv(0x18, t.format("20060102150405Z").as_bytes())
     }
 }
 
