@@ -57,10 +57,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "serde_json accepts/rejects differently and words errors unlike encoding/json",
     ),
     (
-        "err-set-on-nil",
-        "a nil value is accepted for a map parameter instead of Go's argument error",
-    ),
-    (
         "err-dict-on-list-field",
         "Go positions a field on a parenthesised pipeline at its last argument",
     ),

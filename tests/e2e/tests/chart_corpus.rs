@@ -34,11 +34,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "the flow-sequence `]` indentation refusal fails controllerplugin-statefulset.yaml before helm's own \
          error in csidriver.yaml is reached",
     ),
-    (
-        "prefect/configured",
-        "`keys` of a missing value gives an empty list; Go refuses the nil argument to its typed variadic \
-         parameter: 'wrong type for value; expected map[string]interface {}; got interface {}'",
-    ),
 ];
 
 /// One `case` line of the corpus list.

@@ -802,7 +802,9 @@ impl<'s> State<'s> {
     fn validate_type(&self, at: At, tv: Tv, p: Param, invalid_nil: bool) -> R<Value> {
         let ok = match (&tv.v, p) {
             (_, Param::Any) => true,
-            (Value::Nil, Param::List | Param::Map) => true,
+            // Go accepts an untyped nil for a map or slice parameter, but not a nil that has
+            // the static type interface{} (a missing key read through a field).
+            (Value::Nil, Param::List | Param::Map) if invalid_nil || !tv.iface => true,
             (Value::Nil, _) => {
                 let expected = p.go_type();
                 return Err(if invalid_nil || !tv.iface {
