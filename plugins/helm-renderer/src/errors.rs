@@ -1,9 +1,30 @@
-//! Turns Go-style template errors into the text Helm v4 prints after
-//! `Error: ` (`engine.cleanupParseError` and `engine.reformatExecErrorMsg`).
+//! The renderer's error type, [`RenderError`], and the conversion of Go-style template errors into
+//! the text Helm v4 prints after `Error: ` (`engine.cleanupParseError` and `engine.reformatExecErrorMsg`).
 
 use crate::funcs::{WARN_END, WARN_START};
-use crate::render::RenderError;
 use crate::template::ExecError;
+
+/// A failed render: where (when known) and Helm's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError {
+    pub template: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// The text Helm prints after `Error: ` (without `helm template`'s
+    /// trailing "Use --debug flag to render out invalid YAML" hint).
+    pub message: String,
+}
+
+impl RenderError {
+    pub fn plain(message: impl Into<String>) -> RenderError {
+        RenderError {
+            template: None,
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
 
 /// `file:line[:col]` → (file, line, col).
 fn split_location(location: &str) -> (Option<String>, Option<u32>, Option<u32>) {

@@ -118,7 +118,11 @@ impl GoTime {
     }
 
     fn append(&self, out: &mut String, f: &Fields, std: Std) {
-        let hour12 = if f.hour.is_multiple_of(12) { 12 } else { f.hour % 12 };
+        let hour12 = if f.hour.is_multiple_of(12) {
+            12
+        } else {
+            f.hour % 12
+        };
         let _ = match std {
             Std::Year => write!(out, "{:02}", f.year.rem_euclid(100)),
             Std::LongYear => write!(out, "{:04}", f.year),

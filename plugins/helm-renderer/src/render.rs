@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use crate::chart::{self, Chart, ChartFile};
 use crate::errors;
+pub use crate::errors::RenderError;
 use crate::files::Files;
 use crate::output::{self, Manifest};
 use crate::template::{Budget, ExecEnv, Limits, TemplateSet, execute};
@@ -71,27 +72,6 @@ pub struct RenderedChart {
     pub manifests: Vec<Manifest>,
     /// The top-level chart's rendered `templates/NOTES.txt`.
     pub notes: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderError {
-    pub template: Option<String>,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    /// The text Helm prints after `Error: ` (without `helm template`'s
-    /// trailing "Use --debug flag to render out invalid YAML" hint).
-    pub message: String,
-}
-
-impl RenderError {
-    pub fn plain(message: impl Into<String>) -> RenderError {
-        RenderError {
-            template: None,
-            line: None,
-            column: None,
-            message: message.into(),
-        }
-    }
 }
 
 /// Stack reserved for a native render: deep `include` chains (Helm allows
