@@ -313,6 +313,21 @@ pub async fn complete(
             None,
         ));
     }
+    if let Some((key, long)) = request
+        .context
+        .as_ref()
+        .and_then(|c| c.arguments.as_ref())
+        .and_then(|args| args.iter().find(|(_, v)| v.len() > MAX_INPUT_BYTES))
+    {
+        return Err(ErrorData::invalid_params(
+            format!(
+                "context argument {} of {} bytes is over the limit of {MAX_INPUT_BYTES}",
+                quote(key),
+                long.len()
+            ),
+            None,
+        ));
+    }
     let given = |key: &str| {
         request
             .context

@@ -59,6 +59,14 @@ async def main(target, mode):
         out["complete_resource_app"] = dump(await attempt(client.complete(resource, {"name": "app", "value": "V"})))
         unknown = PromptReference(type="ref/prompt", name="other")
         out["complete_unknown"] = dump(await attempt(client.complete(unknown, {"name": "x", "value": ""})))
+        # Bounded input: a typed value or a context argument over 512 bytes is refused, not matched.
+        out["complete_long_value"] = dump(await attempt(client.complete(prompt, {"name": "app", "value": "a" * 513})))
+        out["complete_long_context"] = dump(
+            await attempt(
+                client.complete(prompt, {"name": "version", "value": ""}, context_arguments={"app": "v" * 513})
+            )
+        )
+        out["complete_edge_value"] = dump(await attempt(client.complete(prompt, {"name": "app", "value": "a" * 512})))
     print(json.dumps(out))
 
 

@@ -19,6 +19,7 @@ use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, ObjectKey, connect};
 use k0rdent_mcp::config::{LogArgs, PluginArgs};
 use k0rdent_mcp::mcp::access::{Access, AuthMode, AuthnError, Caller};
+use k0rdent_mcp::mcp::confirm::ConfirmMode;
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
 use k0rdent_mcp::release::engine::{
     Control, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseEngine,
@@ -1764,4 +1765,60 @@ async fn probe_as_the_pod(tokens: &str) {
         .to_string();
     assert!(err.contains("forbidden"), "{err}");
     println!("{POD_PROBE_PASSED}");
+}
+
+/// The chart's read-only and confirmation values reach the server as settings it parses, with the
+/// secure defaults; a value the server would not take is refused at render time.
+#[test]
+fn read_only_and_confirmation_values_configure_the_server() {
+    let Some(bin) = helm_binary() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let settings = |extra: &[&str]| -> (String, String) {
+        let objects = render(&bin, home.path(), extra).unwrap();
+        let config = &find(&objects, "ConfigMap", "k0rdent-mcp")["data"];
+        (
+            config["K0RDENT_MCP_READ_ONLY"].as_str().unwrap().to_string(),
+            config["K0RDENT_MCP_CONFIRM_DESTRUCTIVE"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let parsed = |(read_only, confirm): &(String, String)| {
+        image_serve_args(
+            &[
+                ("K0RDENT_MCP_TLS_TERMINATED_UPSTREAM", "true"),
+                ("K0RDENT_MCP_READ_ONLY", read_only),
+                ("K0RDENT_MCP_CONFIRM_DESTRUCTIVE", confirm),
+            ],
+            free_port(),
+            cache.path(),
+        )
+    };
+
+    let defaults = settings(&[]);
+    assert_eq!(defaults, ("false".into(), "when-supported".into()));
+    let serve = parsed(&defaults);
+    assert!(!serve.read_only);
+    assert_eq!(serve.confirm_destructive, ConfirmMode::WhenSupported);
+
+    let locked = settings(&[
+        "--set",
+        "config.readOnly=true",
+        "--set",
+        "config.confirmDestructive=require",
+    ]);
+    let serve = parsed(&locked);
+    assert!(serve.read_only);
+    assert_eq!(serve.confirm_destructive, ConfirmMode::Require);
+
+    assert_refused(
+        &bin,
+        home.path(),
+        "config.confirmDestructive=sometimes",
+        "confirmDestructive",
+    );
 }
