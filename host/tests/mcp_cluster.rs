@@ -273,6 +273,22 @@ async fn python_sdk_over_stdio_installs_lists_uninstalls_and_cancels_consistentl
         "Install complete"
     );
 
+    // A declined confirmation changes nothing: the team-a release and its record stay.
+    let declined = tool_error(&out, "uninstall_declined");
+    assert!(declined.contains("declined"), "{declined}");
+    let after_decline = structured(&out, "templates_after_decline")["templates"].clone();
+    assert_eq!(after_decline.as_array().unwrap().len(), 3, "{after_decline}");
+    assert!(
+        after_decline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["namespace"] == "team-a" && t["release"] == "minio"),
+        "{after_decline}"
+    );
+    let history = structured(&out, "history_after_decline")["revisions"].clone();
+    assert_eq!(history[0]["status"], "deployed", "{history}");
+
     // Uninstall everywhere: the release records go, the kept objects stay and are listed.
     let gone = structured(&out, "uninstall");
     assert_eq!(gone["namespaces"].as_array().unwrap().len(), 3, "{gone}");

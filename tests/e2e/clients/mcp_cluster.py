@@ -41,9 +41,12 @@ async def call(client, tool, args, **kw):
 async def dev(binary):
     server = StdioServerParameters(command=binary, args=["serve", "--log-format", "json"], env=dict(os.environ))
     out = {"asked": []}
+    answer = {"action": "accept"}
 
     async def user_confirms(context, params):
         out["asked"].append(params.message)
+        if answer["action"] != "accept":
+            return types.ElicitResult(action=answer["action"])
         return types.ElicitResult(action="accept", content={"confirm": True})
 
     async with Client(server, elicitation_callback=user_confirms) as client:
@@ -90,6 +93,16 @@ async def dev(binary):
         out["render"] = await call(client, "k0rdent.mgmt.serviceTemplates.render", {**MINIO, "namespace": "team-b"})
         out["templates"] = await call(client, "k0rdent.mgmt.serviceTemplates.list", {"all_namespaces": True})
         out["history"] = await call(client, "k0rdent.mgmt.releases.history", {"release": "minio", "namespace": "team-a"})
+        # The user says no: nothing may change on the cluster.
+        answer["action"] = "decline"
+        out["uninstall_declined"] = await call(
+            client, "k0rdent.mgmt.serviceTemplates.uninstall", {"template": "minio", "namespace": "team-a"}
+        )
+        out["templates_after_decline"] = await call(client, "k0rdent.mgmt.serviceTemplates.list", {"all_namespaces": True})
+        out["history_after_decline"] = await call(
+            client, "k0rdent.mgmt.releases.history", {"release": "minio", "namespace": "team-a"}
+        )
+        answer["action"] = "accept"
         out["uninstall"] = await call(
             client, "k0rdent.mgmt.serviceTemplates.uninstall", {"template": "minio", "all_namespaces": True}
         )
