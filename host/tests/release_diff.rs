@@ -9,29 +9,39 @@ use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;
 
 mod support;
-use support::{Cli, helm};
+use support::{Cli, helm, write_chart};
 
 const NS: &str = "kcm-system";
 
 /// Two ConfigMaps, no hooks: every object is a normal one the drift check sees.
-fn write_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("driftdemo");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: driftdemo\nversion: 0.1.0\n",
+fn write_drift_chart(dir: &Path) -> PathBuf {
+    write_chart(
+        dir,
+        "driftdemo",
+        "colour: blue\nsize: \"1\"\n",
+        &[(
+            "configmaps.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-a\n\
+             data:\n  colour: {{ .Values.colour | quote }}\n  size: {{ .Values.size | quote }}\n\
+             ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-b\n\
+             data:\n  fixed: \"yes\"\n",
+        )],
     )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "colour: blue\nsize: \"1\"\n").unwrap();
-    std::fs::write(
-        chart.join("templates/configmaps.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-a\n\
-         data:\n  colour: {{ .Values.colour | quote }}\n  size: {{ .Values.size | quote }}\n\
-         ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-b\n\
-         data:\n  fixed: \"yes\"\n",
-    )
-    .unwrap();
-    chart
+}
+
+/// The live `demo-a`, managed fields included.
+fn live_a(plane: &ControlPlane) -> Value {
+    serde_json::from_str(&plane.kubectl(&[
+        "get",
+        "configmap",
+        "demo-a",
+        "-n",
+        NS,
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .unwrap()
 }
 
 fn object<'v>(report: &'v Value, path: &str) -> &'v Value {
@@ -74,7 +84,7 @@ fn diff_plans_reports_drift_and_force_conflicts_repairs_it() {
     };
     plane.kubectl(&["create", "namespace", NS]);
     let work = tempfile::tempdir().unwrap();
-    let chart = write_chart(work.path()).display().to_string();
+    let chart = write_drift_chart(work.path()).display().to_string();
     let cli = Cli {
         plane: &plane,
         cache: work.path().to_path_buf(),
@@ -215,16 +225,7 @@ fn diff_plans_reports_drift_and_force_conflicts_repairs_it() {
     assert!(err.contains(".data.size"), "names the field: {err}");
     assert!(err.contains("--force-conflicts"), "names the flag: {err}");
     assert_eq!(revisions(&plane), 1, "a refused upgrade leaves no revision");
-    let live: Value = serde_json::from_str(&plane.kubectl(&[
-        "get",
-        "configmap",
-        "demo-a",
-        "-n",
-        NS,
-        "-o",
-        "json",
-    ]))
-    .unwrap();
+    let live = live_a(&plane);
     assert_eq!(live["data"]["size"], "9", "nothing was overwritten");
 
     // Forced: the release takes its fields back and recreates what was deleted.
@@ -236,17 +237,7 @@ fn diff_plans_reports_drift_and_force_conflicts_repairs_it() {
     );
     let drift = cli.json(&["diff", "demo", "-n", NS]);
     assert_eq!(drift["drifted"], false, "{drift}");
-    let live: Value = serde_json::from_str(&plane.kubectl(&[
-        "get",
-        "configmap",
-        "demo-a",
-        "-n",
-        NS,
-        "-o",
-        "json",
-        "--show-managed-fields",
-    ]))
-    .unwrap();
+    let live = live_a(&plane);
     assert_eq!(
         (&live["data"]["size"], &live["data"]["colour"]),
         (&"1".into(), &"blue".into())

@@ -14,26 +14,21 @@ use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;
 
 mod support;
-use support::{Cli, helm};
+use support::{Cli, helm, helm3, write_chart};
 
 const NS: &str = "kcm-system";
 
-fn write_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("interop");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: interop\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+fn write_interop_chart(dir: &Path) -> PathBuf {
+    write_chart(
+        dir,
+        "interop",
+        "round: \"0\"\n",
+        &[(
+            "configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n\
+             data:\n  round: {{ .Values.round | quote }}\n",
+        )],
     )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "round: \"0\"\n").unwrap();
-    std::fs::write(
-        chart.join("templates/configmap.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n\
-         data:\n  round: {{ .Values.round | quote }}\n",
-    )
-    .unwrap();
-    chart
 }
 
 /// Ours: `args -n NS -o json`.
@@ -41,28 +36,6 @@ fn ours(cli: &Cli, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend_from_slice(&["-n", NS]);
     cli.json(&all)
-}
-
-fn helm3(plane: &ControlPlane, args: &[&str]) -> Option<String> {
-    let binary = std::env::var_os("K0RDENT_MCP_HELM3")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm3".into());
-    if !binary.is_file() {
-        assert!(!support::in_ci(), "no helm v3 at {}", binary.display());
-        eprintln!("SKIPPED (helm v3 part): no helm v3 at {}", binary.display());
-        return None;
-    }
-    let out = plane
-        .helm_command(&binary)
-        .args(args)
-        .output()
-        .expect("running helm v3");
-    assert!(
-        out.status.success(),
-        "helm v3 {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Who does a step, and what the live ConfigMap then holds.
@@ -81,7 +54,7 @@ fn helm_v4_and_ours_take_turns_over_thirteen_revisions() {
     };
     plane.kubectl(&["create", "namespace", NS]);
     let work = tempfile::tempdir().unwrap();
-    let chart = write_chart(work.path()).display().to_string();
+    let chart = write_interop_chart(work.path()).display().to_string();
     // 13 revisions, all kept: helm's default --history-max (10) would prune.
     let cli = Cli {
         plane: &plane,

@@ -36,18 +36,8 @@ pub async fn install(
     control: &Control,
 ) -> Result<ReleaseReport, EngineError> {
     let engine = ReleaseEngine::new(cluster, plugins, options);
-    let outcome = engine
-        .upgrade_install(
-            InstallRequest {
-                release: release.to_string(),
-                namespace: namespace.to_string(),
-                chart,
-                values,
-                mode,
-            },
-            control,
-        )
-        .await?;
+    let request = install_request(chart, release, namespace, values, mode);
+    let outcome = engine.upgrade_install(request, control).await?;
     Ok(ReleaseReport::from_outcome(&outcome))
 }
 
@@ -65,18 +55,26 @@ pub async fn plan(
     mode: InstallMode,
     control: &Control,
 ) -> Result<ChangePlan, EngineError> {
+    let request = install_request(chart, release, namespace, values, mode);
     ReleaseEngine::new(cluster, plugins, options)
-        .plan_upgrade_install(
-            InstallRequest {
-                release: release.to_string(),
-                namespace: namespace.to_string(),
-                chart,
-                values,
-                mode,
-            },
-            control,
-        )
+        .plan_upgrade_install(request, control)
         .await
+}
+
+fn install_request<'c>(
+    chart: &'c Chart,
+    release: &str,
+    namespace: &str,
+    values: Map<String, Value>,
+    mode: InstallMode,
+) -> InstallRequest<'c> {
+    InstallRequest {
+        release: release.to_string(),
+        namespace: namespace.to_string(),
+        chart,
+        values,
+        mode,
+    }
 }
 
 /// Drift of a release's last deployed revision from the live objects;

@@ -136,17 +136,55 @@ pub fn helm(plane: &k0rdent_test_harness::cluster::ControlPlane, args: &[&str]) 
     let helm = std::env::var_os("K0RDENT_MCP_HELM")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
+    run_helm(&helm, plane, args)
+}
+
+/// helm v3 (`$K0RDENT_MCP_HELM3`) as [`helm`]; `None` (outside CI) when it is missing.
+pub fn helm3(plane: &k0rdent_test_harness::cluster::ControlPlane, args: &[&str]) -> Option<String> {
+    let helm = std::env::var_os("K0RDENT_MCP_HELM3")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm3".into());
+    if !helm.is_file() {
+        assert!(!in_ci(), "no helm v3 at {}", helm.display());
+        eprintln!("SKIPPED (helm v3 part): no helm v3 at {}", helm.display());
+        return None;
+    }
+    Some(run_helm(&helm, plane, args))
+}
+
+fn run_helm(
+    helm: &Path,
+    plane: &k0rdent_test_harness::cluster::ControlPlane,
+    args: &[&str],
+) -> String {
     let out = plane
-        .helm_command(&helm)
+        .helm_command(helm)
         .args(args)
         .output()
         .expect("running helm");
     assert!(
         out.status.success(),
-        "helm {args:?}: {}",
+        "{} {args:?}: {}",
+        helm.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A chart folder `dir/name` (version 0.1.0) with these values and templates.
+pub fn write_chart(dir: &Path, name: &str, values: &str, templates: &[(&str, &str)]) -> PathBuf {
+    let chart = dir.join(name);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.0\"\n"),
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    for (file, text) in templates {
+        std::fs::write(chart.join("templates").join(file), text).unwrap();
+    }
+    chart
 }
 
 /// The JSON object a Python MCP client printed last; panics with what it
