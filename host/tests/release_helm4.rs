@@ -238,3 +238,78 @@ fn check_agreement(plane: &ControlPlane, cli: &Cli, revision: u32, round: &str) 
     .unwrap();
     assert_eq!(live["data"]["round"], round, "revision {revision}");
 }
+
+/// A release helm v3 made applies client-side (no `apply_method`, fields owned
+/// by manager `helm` with operation `Update`); ours upgrades it by server-side
+/// apply with a changed value and records `ssa`, and helm v4 and v3 go on.
+#[test]
+fn ours_upgrades_a_client_side_release_of_helm_v3() {
+    let Some(plane) = ControlPlane::start() else {
+        return;
+    };
+    plane.kubectl(&["create", "namespace", NS]);
+    let work = tempfile::tempdir().unwrap();
+    let chart = write_interop_chart(work.path()).display().to_string();
+    let cli = Cli {
+        plane: &plane,
+        cache: work.path().to_path_buf(),
+        env: vec![("K0RDENT_MCP_VALIDATION_TIMEOUT", "0s")],
+    };
+    if helm3(
+        &plane,
+        &["install", "demo", &chart, "-n", NS, "--set", "round=1"],
+    )
+    .is_none()
+    {
+        return;
+    }
+    let record = |revision: u32| {
+        let secret: Value = serde_json::from_str(&plane.kubectl(&[
+            "get",
+            "secret",
+            &format!("sh.helm.release.v1.demo.v{revision}"),
+            "-n",
+            NS,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        release_from_secret(&secret).unwrap().record
+    };
+    assert_eq!(
+        record(1).apply_method,
+        None,
+        "helm v3 writes no apply method"
+    );
+
+    let out = ours(&cli, &["upgrade", "demo", &chart, "--set", "round=2"]);
+    assert_eq!(
+        (&out["action"], &out["revision"]),
+        (&"upgraded".into(), &2.into()),
+        "{out}"
+    );
+    assert_eq!(record(2).apply_method, Some(ApplyMethod::ServerSide));
+    let live: Value = serde_json::from_str(&plane.kubectl(&[
+        "get",
+        "configmap",
+        "demo-cm",
+        "-n",
+        NS,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(live["data"]["round"], "2");
+
+    helm(
+        &plane,
+        &["upgrade", "demo", &chart, "-n", NS, "--set", "round=3"],
+    );
+    assert_eq!(record(3).apply_method, Some(ApplyMethod::ServerSide));
+    let out = ours(&cli, &["rollback", "demo", "1"]);
+    assert_eq!(out["revision"], 4, "{out}");
+    let history = helm3(&plane, &["history", "demo", "-n", NS, "-o", "json"]).unwrap();
+    let history: Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 4, "{history}");
+    assert_eq!(history[3]["status"], "deployed", "{history}");
+}

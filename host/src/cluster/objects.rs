@@ -250,6 +250,27 @@ impl Cluster {
             .map_err(|e| ClusterError::api("apply", key, e))
     }
 
+    /// Replaces the object's `managedFields`, conditional on
+    /// `resource_version` (a write in between fails with 409 rather than
+    /// losing its ownership record).
+    pub async fn replace_managed_fields(
+        &self,
+        key: &ObjectKey,
+        resource_version: &str,
+        managed_fields: Vec<Value>,
+    ) -> Result<(), ClusterError> {
+        let patch = serde_json::json!({"metadata": {
+            "resourceVersion": resource_version,
+            "managedFields": managed_fields,
+        }});
+        self.api(key)
+            .await?
+            .patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(drop)
+            .map_err(|e| ClusterError::api("update the field managers of", key, e))
+    }
+
     /// Deletes with background propagation (as Helm). `false` when it was
     /// already gone.
     pub async fn delete(&self, key: &ObjectKey) -> Result<bool, ClusterError> {

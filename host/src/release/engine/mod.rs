@@ -28,6 +28,7 @@
 
 mod clock;
 mod control;
+mod csa_upgrade;
 mod diff;
 mod documents;
 mod drift;

@@ -77,6 +77,7 @@ impl ReleaseEngine<'_> {
                 ns,
                 &docs.manifests,
                 current.map(|c| c.record.manifest.as_str()),
+                false,
             )
             .await?;
         let mut objects = Vec::new();

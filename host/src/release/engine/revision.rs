@@ -22,6 +22,7 @@ use crate::release::{HookEvent, ReleaseRecord};
 
 use super::ReleaseEngine;
 use super::control::{Control, Step};
+use super::csa_upgrade::upgraded_managed_fields;
 use super::documents::{Document, parse_manifest_text};
 use super::error::EngineError;
 use super::lock::HeldLock;
@@ -81,7 +82,7 @@ impl ReleaseEngine<'_> {
         current_manifest: Option<&str>,
     ) -> Result<Plan, EngineError> {
         let plan = self
-            .plan_objects(release, namespace, docs, current_manifest)
+            .plan_objects(release, namespace, docs, current_manifest, true)
             .await?;
         for (target, dry_run) in plan.targets.iter().zip(&plan.dry_runs) {
             if let DryRun::Conflict(message) = dry_run {
@@ -92,12 +93,15 @@ impl ReleaseEngine<'_> {
     }
 
     /// [`Self::plan`] without refusing conflicts: what a diff reports.
+    /// `take_over_csa` moves what a client-side apply of `helm` owns to its
+    /// server-side apply first (a write; see `csa_upgrade.rs`).
     pub(super) async fn plan_objects(
         &self,
         release: &str,
         namespace: &str,
         docs: &[Document],
         current_manifest: Option<&str>,
+        take_over_csa: bool,
     ) -> Result<Plan, EngineError> {
         let mut targets = Vec::new();
         for doc in docs {
@@ -122,6 +126,9 @@ impl ReleaseEngine<'_> {
             if let Some(live) = self.cluster.get(&target.key).await? {
                 if !current_keys.contains(&target.key) {
                     check_ownership(&live, &target.key, release, namespace)?;
+                }
+                if take_over_csa {
+                    self.take_over_csa(&target.key, &live).await?;
                 }
                 existed.insert(target.key.clone());
             }
@@ -209,6 +216,29 @@ impl ReleaseEngine<'_> {
             }
         }
         hooks.run(record, events.1, &mut applied.hooks).await?;
+        Ok(())
+    }
+
+    /// Moves `helm`'s client-side-apply ownership of `live` to its
+    /// server-side apply, as helm v4 does when it upgrades or rolls back a
+    /// release applied client-side.
+    async fn take_over_csa(
+        &self,
+        key: &ObjectKey,
+        live: &kube::api::DynamicObject,
+    ) -> Result<(), EngineError> {
+        let managed = serde_json::to_value(&live.metadata.managed_fields)
+            .map_err(|e| EngineError::Internal(format!("managedFields of {key}: {e}")))?;
+        let (Some(entries), Some(resource_version)) =
+            (managed.as_array(), &live.metadata.resource_version)
+        else {
+            return Ok(());
+        };
+        if let Some(upgraded) = upgraded_managed_fields(entries) {
+            self.cluster
+                .replace_managed_fields(key, resource_version, upgraded)
+                .await?;
+        }
         Ok(())
     }
 
