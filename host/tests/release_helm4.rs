@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use k0rdent_mcp::release::{ApplyMethod, release_from_secret};
+use k0rdent_mcp::release::{ApplyMethod, ReleaseRecord, release_from_secret};
 use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;
 
@@ -38,6 +38,48 @@ fn ours(cli: &Cli, args: &[&str]) -> Value {
     cli.json(&all)
 }
 
+/// A control plane with namespace `NS`, a work folder and the chart in it.
+fn start() -> Option<(ControlPlane, tempfile::TempDir, String)> {
+    let plane = ControlPlane::start()?;
+    plane.kubectl(&["create", "namespace", NS]);
+    let work = tempfile::tempdir().unwrap();
+    let chart = write_interop_chart(work.path()).display().to_string();
+    Some((plane, work, chart))
+}
+
+/// The stored record of `demo`'s `revision`.
+fn stored(plane: &ControlPlane, revision: u32) -> ReleaseRecord {
+    let secret: Value = serde_json::from_str(&plane.kubectl(&[
+        "get",
+        "secret",
+        &format!("sh.helm.release.v1.demo.v{revision}"),
+        "-n",
+        NS,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    release_from_secret(&secret).unwrap().record
+}
+
+/// `data.round` of the live ConfigMap.
+fn live_round(plane: &ControlPlane) -> String {
+    let live: Value = serde_json::from_str(&plane.kubectl(&[
+        "get",
+        "configmap",
+        "demo-cm",
+        "-n",
+        NS,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    live["data"]["round"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Who does a step, and what the live ConfigMap then holds.
 enum Step {
     OursInstall(&'static str),
@@ -49,12 +91,9 @@ enum Step {
 
 #[test]
 fn helm_v4_and_ours_take_turns_over_thirteen_revisions() {
-    let Some(plane) = ControlPlane::start() else {
+    let Some((plane, work, chart)) = start() else {
         return;
     };
-    plane.kubectl(&["create", "namespace", NS]);
-    let work = tempfile::tempdir().unwrap();
-    let chart = write_interop_chart(work.path()).display().to_string();
     // 13 revisions, all kept: helm's default --history-max (10) would prune.
     let cli = Cli {
         plane: &plane,
@@ -199,17 +238,7 @@ fn check_agreement(plane: &ControlPlane, cli: &Cli, revision: u32, round: &str) 
         "{status}"
     );
 
-    let secret: Value = serde_json::from_str(&plane.kubectl(&[
-        "get",
-        "secret",
-        &format!("sh.helm.release.v1.demo.v{revision}"),
-        "-n",
-        NS,
-        "-o",
-        "json",
-    ]))
-    .unwrap();
-    let record = release_from_secret(&secret).unwrap().record;
+    let record = stored(plane, revision);
     assert_eq!(
         record.apply_method,
         Some(ApplyMethod::ServerSide),
@@ -226,17 +255,7 @@ fn check_agreement(plane: &ControlPlane, cli: &Cli, revision: u32, round: &str) 
         "{manifest}"
     );
 
-    let live: Value = serde_json::from_str(&plane.kubectl(&[
-        "get",
-        "configmap",
-        "demo-cm",
-        "-n",
-        NS,
-        "-o",
-        "json",
-    ]))
-    .unwrap();
-    assert_eq!(live["data"]["round"], round, "revision {revision}");
+    assert_eq!(live_round(plane), round, "revision {revision}");
 }
 
 /// A release helm v3 made applies client-side (no `apply_method`, fields owned
@@ -244,12 +263,9 @@ fn check_agreement(plane: &ControlPlane, cli: &Cli, revision: u32, round: &str) 
 /// apply with a changed value and records `ssa`, and helm v4 and v3 go on.
 #[test]
 fn ours_upgrades_a_client_side_release_of_helm_v3() {
-    let Some(plane) = ControlPlane::start() else {
+    let Some((plane, work, chart)) = start() else {
         return;
     };
-    plane.kubectl(&["create", "namespace", NS]);
-    let work = tempfile::tempdir().unwrap();
-    let chart = write_interop_chart(work.path()).display().to_string();
     let cli = Cli {
         plane: &plane,
         cache: work.path().to_path_buf(),
@@ -263,21 +279,8 @@ fn ours_upgrades_a_client_side_release_of_helm_v3() {
     {
         return;
     }
-    let record = |revision: u32| {
-        let secret: Value = serde_json::from_str(&plane.kubectl(&[
-            "get",
-            "secret",
-            &format!("sh.helm.release.v1.demo.v{revision}"),
-            "-n",
-            NS,
-            "-o",
-            "json",
-        ]))
-        .unwrap();
-        release_from_secret(&secret).unwrap().record
-    };
     assert_eq!(
-        record(1).apply_method,
+        stored(&plane, 1).apply_method,
         None,
         "helm v3 writes no apply method"
     );
@@ -288,24 +291,20 @@ fn ours_upgrades_a_client_side_release_of_helm_v3() {
         (&"upgraded".into(), &2.into()),
         "{out}"
     );
-    assert_eq!(record(2).apply_method, Some(ApplyMethod::ServerSide));
-    let live: Value = serde_json::from_str(&plane.kubectl(&[
-        "get",
-        "configmap",
-        "demo-cm",
-        "-n",
-        NS,
-        "-o",
-        "json",
-    ]))
-    .unwrap();
-    assert_eq!(live["data"]["round"], "2");
+    assert_eq!(
+        stored(&plane, 2).apply_method,
+        Some(ApplyMethod::ServerSide)
+    );
+    assert_eq!(live_round(&plane), "2");
 
     helm(
         &plane,
         &["upgrade", "demo", &chart, "-n", NS, "--set", "round=3"],
     );
-    assert_eq!(record(3).apply_method, Some(ApplyMethod::ServerSide));
+    assert_eq!(
+        stored(&plane, 3).apply_method,
+        Some(ApplyMethod::ServerSide)
+    );
     let out = ours(&cli, &["rollback", "demo", "1"]);
     assert_eq!(out["revision"], 4, "{out}");
     let history = helm3(&plane, &["history", "demo", "-n", NS, "-o", "json"]).unwrap();
