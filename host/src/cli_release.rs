@@ -12,7 +12,9 @@ use crate::cli_chart::RegistryArgs;
 use crate::cli_template::load_chart_arg;
 use crate::config::PluginArgs;
 use crate::ops::{self, ClusterArgs, EngineArgs};
-use crate::release::engine::{Control, InstallMode, ProgressSink};
+use crate::release::engine::{
+    ChangePlan, Control, DriftReport, EngineOptions, InstallMode, ObjectChange, ProgressSink,
+};
 use crate::values::ValueArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,6 +36,41 @@ pub struct InstallArgs {
     /// `upgrade` only: install when the release does not exist (helm's --install).
     #[arg(short = 'i', long = "install")]
     pub install: bool,
+    /// Take fields another field manager owns (server-side apply force), e.g. to repair drift
+    /// that `diff` reports. Without it, an upgrade that meets a conflict is refused before
+    /// anything is written, naming the fields and their managers.
+    #[arg(long = "force-conflicts")]
+    pub force_conflicts: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub release: String,
+    /// A chart folder, a .tgz or an oci:// reference: show what `upgrade --install` to it
+    /// would change (server-side-apply dry runs, nothing written). Without a chart: the
+    /// release's drift, its last deployed revision against the live objects.
+    pub chart: Option<String>,
+    /// Chart version, for an oci:// chart.
+    #[arg(long)]
+    pub version: Option<String>,
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Drift only: a field to leave out, as a JSON pointer (`/spec/interval`, every object)
+    /// or scoped to one object (`ServiceTemplate/minio-14-1-2:/spec/helm`). Repeatable.
+    #[arg(long = "ignore", value_name = "POINTER")]
+    pub ignore: Vec<String>,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]
@@ -176,10 +213,14 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
     let (_host, plugins) = args.plugins.load(&args.registry)?;
     let cluster = args.cluster.connect().await?;
     let chart = load_chart_arg(&args.chart, args.version.as_deref(), &args.registry).await?;
+    let options = EngineOptions {
+        force_conflicts: args.force_conflicts,
+        ..args.engine.options()
+    };
     let report = ops::install(
         &cluster,
         &plugins,
-        args.engine.options(),
+        options,
         &chart,
         &args.release,
         &args.namespace,
@@ -190,6 +231,124 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
     .await?;
     print(args.output, &report, ops::ReleaseReport::text);
     Ok(())
+}
+
+/// `diff <release> [chart]`: a plan with a chart, drift without.
+pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let (_host, plugins) = args.plugins.load(&args.registry)?;
+    let Some(chart) = &args.chart else {
+        let values = args.values.merge().map_err(anyhow::Error::msg)?;
+        if !values.is_empty() {
+            anyhow::bail!(
+                "values were given but no chart; fix: name the chart to plan an upgrade with them \
+                 (k0rdent-mcp diff {} <chart> …), or drop them to see the release's drift",
+                args.release
+            );
+        }
+        let cluster = args.cluster.connect().await?;
+        let report = ops::drift(
+            &cluster,
+            &plugins,
+            args.engine.options(),
+            &args.release,
+            &args.namespace,
+            &args.ignore,
+        )
+        .await?;
+        print(args.output, &report, drift_text);
+        return Ok(());
+    };
+    if !args.ignore.is_empty() {
+        anyhow::bail!(
+            "--ignore applies to drift, not to a plan; fix: drop the chart argument to see drift, or drop --ignore"
+        );
+    }
+    let values = args.values.merge().map_err(anyhow::Error::msg)?;
+    let cluster = args.cluster.connect().await?;
+    let chart = load_chart_arg(chart, args.version.as_deref(), &args.registry).await?;
+    let plan = ops::plan(
+        &cluster,
+        &plugins,
+        args.engine.options(),
+        &chart,
+        &args.release,
+        &args.namespace,
+        values,
+        InstallMode::UpgradeInstall,
+        &control(),
+    )
+    .await?;
+    print(args.output, &plan, plan_text);
+    Ok(())
+}
+
+fn plan_text(plan: &ChangePlan) -> String {
+    let mut out = format!(
+        "PLAN: {} {:?} in namespace {:?} as revision {}{}\n",
+        plan.operation,
+        plan.release,
+        plan.namespace,
+        plan.revision,
+        if plan.no_op {
+            " (no change: nothing would be written)"
+        } else {
+            ""
+        }
+    );
+    for hook in &plan.hooks {
+        out.push_str(&format!(
+            "  {:<10}{} ({})\n",
+            "hook",
+            hook.object,
+            hook.events.join(", ")
+        ));
+    }
+    objects_text(&mut out, &plan.objects, plan.omitted);
+    out
+}
+
+fn drift_text(report: &DriftReport) -> String {
+    let mut out = format!(
+        "DRIFT: release {:?} in namespace {:?}, revision {}: {}\n",
+        report.release,
+        report.namespace,
+        report.revision,
+        if report.drifted {
+            "drifted"
+        } else {
+            "no drift"
+        }
+    );
+    objects_text(&mut out, &report.objects, report.omitted);
+    out
+}
+
+fn objects_text(out: &mut String, objects: &[ObjectChange], omitted: usize) {
+    for object in objects {
+        let action = serde_json::to_value(object.action).unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<10}{}\n",
+            action.as_str().unwrap_or_default(),
+            object.object
+        ));
+        if let Some(message) = &object.message {
+            out.push_str(&format!("      {message}\n"));
+        }
+        for change in &object.changes {
+            out.push_str(&format!(
+                "      {}: live {}, release {}\n",
+                change.pointer,
+                change.live.as_deref().unwrap_or("(unset)"),
+                change.release.as_deref().unwrap_or("(unset)")
+            ));
+        }
+        if object.changes_truncated {
+            out.push_str("      … more fields changed\n");
+        }
+    }
+    if omitted > 0 {
+        out.push_str(&format!("  … and {omitted} more object(s)\n"));
+    }
 }
 
 pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {

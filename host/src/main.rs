@@ -41,6 +41,9 @@ enum Command {
     /// Recover a release from a stuck operation: mark it failed, then roll back (or remove a
     /// failed first install's objects). Refuses a live lock of another process unless --force.
     Unlock(Box<k0rdent_mcp::cli_release::UnlockArgs>),
+    /// With a chart: what `upgrade --install` would change (server-side-apply dry runs, nothing
+    /// written). Without: the release's drift from its last deployed revision (--ignore POINTER).
+    Diff(Box<k0rdent_mcp::cli_release::DiffArgs>),
     /// A release's revisions, oldest first (helm history).
     History(Box<k0rdent_mcp::cli_release::HistoryArgs>),
     /// Releases and their latest revision (helm list).
@@ -120,6 +123,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Rollback(args) => runtime()?.block_on(cli_release::rollback(*args)),
         Command::Uninstall(args) => runtime()?.block_on(cli_release::uninstall(*args)),
         Command::Unlock(args) => runtime()?.block_on(cli_release::unlock(*args)),
+        Command::Diff(args) => runtime()?.block_on(cli_release::diff(*args)),
         Command::History(args) => runtime()?.block_on(cli_release::history(*args)),
         Command::List(args) => runtime()?.block_on(cli_release::list(*args)),
     }

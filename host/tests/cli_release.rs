@@ -2,46 +2,13 @@
 //! `list`, `rollback`, `uninstall`, `install`) against a real kube-apiserver,
 //! with real helm reading what they wrote.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;
 
 mod support;
-use support::{BIN, helm, kgst_dir};
+use support::{Cli, helm, kgst_dir};
 
 const NS: &str = "kcm-system";
-
-struct Cli<'a> {
-    plane: &'a ControlPlane,
-    cache: PathBuf,
-}
-
-impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(BIN)
-            .args(args)
-            .arg(format!("--kubeconfig={}", self.plane.kubeconfig.display()))
-            .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", self.cache.join("plugins"))
-            .env("K0RDENT_MCP_VALIDATION_TIMEOUT", "20s")
-            .output()
-            .expect("running k0rdent-mcp");
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["-o", "json"]);
-        let text = self.run(&all).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
-    }
-}
 
 #[test]
 fn release_commands_install_upgrade_roll_back_and_uninstall_like_helm() {
@@ -57,6 +24,7 @@ fn release_commands_install_upgrade_roll_back_and_uninstall_like_helm() {
     let cli = Cli {
         plane: &plane,
         cache: work.path().to_path_buf(),
+        env: vec![("K0RDENT_MCP_VALIDATION_TIMEOUT", "20s")],
     };
     let chart = kgst.display().to_string();
     let install = |value: &str| {

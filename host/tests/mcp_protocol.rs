@@ -15,9 +15,10 @@ use support::{ALL_TOOLS, BIN, RawStdio, Server, offline_env, python_with_mcp};
 
 const UNINSTALL: &str = "k0rdent.mgmt.serviceTemplates.uninstall";
 const ROLLBACK: &str = "k0rdent.mgmt.releases.rollback";
-const READ_TOOLS: [&str; 6] = [
+const READ_TOOLS: [&str; 7] = [
     "k0rdent.catalog.serviceTemplates.list",
     "k0rdent.mgmt.namespaces.list",
+    "k0rdent.mgmt.releases.diff",
     "k0rdent.mgmt.releases.history",
     "k0rdent.mgmt.serviceTemplates.list",
     "k0rdent.mgmt.serviceTemplates.render",

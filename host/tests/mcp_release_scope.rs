@@ -514,7 +514,7 @@ async fn colliding_repository_names_unknown_arguments_and_huge_values() {
     assert!(
         text.contains("unknown argument \"repo_url\"")
             && text.contains(
-                "it accepts all_namespaces, app, dry_run, namespace, template, timeout, version"
+                "it accepts all_namespaces, app, dry_run, force_conflicts, namespace, template, timeout, version"
             ),
         "{text}"
     );

@@ -66,6 +66,15 @@ impl fmt::Display for ObjectKey {
     }
 }
 
+/// How [`Cluster::apply_with`] applies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyMode {
+    /// Take fields other managers own (`--force-conflicts`).
+    pub force_conflicts: bool,
+    /// Persist nothing (`?dryRun=All`).
+    pub dry_run: bool,
+}
+
 #[derive(Clone)]
 struct Resolved {
     resource: ApiResource,
@@ -219,12 +228,47 @@ impl Cluster {
         key: &ObjectKey,
         object: &Value,
     ) -> Result<DynamicObject, ClusterError> {
-        let params = PatchParams::apply(FIELD_MANAGER);
+        self.apply_with(key, object, ApplyMode::default()).await
+    }
+
+    /// Server-side apply as `helm`, forcing conflicts or only asking the
+    /// server what it would store (`dryRun=All`: admission and defaulting
+    /// run, nothing is persisted).
+    pub async fn apply_with(
+        &self,
+        key: &ObjectKey,
+        object: &Value,
+        mode: ApplyMode,
+    ) -> Result<DynamicObject, ClusterError> {
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = mode.force_conflicts;
+        params.dry_run = mode.dry_run;
         self.api(key)
             .await?
             .patch(&key.name, &params, &Patch::Apply(object))
             .await
             .map_err(|e| ClusterError::api("apply", key, e))
+    }
+
+    /// Replaces the object's `managedFields`, conditional on
+    /// `resource_version` (a write in between fails with 409 rather than
+    /// losing its ownership record).
+    pub async fn replace_managed_fields(
+        &self,
+        key: &ObjectKey,
+        resource_version: &str,
+        managed_fields: Vec<Value>,
+    ) -> Result<(), ClusterError> {
+        let patch = serde_json::json!({"metadata": {
+            "resourceVersion": resource_version,
+            "managedFields": managed_fields,
+        }});
+        self.api(key)
+            .await?
+            .patch(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(drop)
+            .map_err(|e| ClusterError::api("update the field managers of", key, e))
     }
 
     /// Deletes with background propagation (as Helm). `false` when it was

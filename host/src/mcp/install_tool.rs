@@ -30,9 +30,16 @@ pub struct InstallArgs {
     /// Install into every namespace the server's namespace filter allows.
     #[serde(default)]
     pub all_namespaces: bool,
-    /// Validate and render only: report what would be applied, write nothing.
+    /// Write nothing: report what would be applied and, per namespace, the `plan` (each
+    /// object `create`/`update` with the changed fields/`unchanged`/`delete`/`keep`/`conflict`,
+    /// from server-side-apply dry runs as the caller; hooks listed).
     #[serde(default)]
     pub dry_run: bool,
+    /// Take fields another field manager owns (server-side apply force): repairs drift that
+    /// k0rdent.mgmt.releases.diff reports. Without it an install that meets a conflict is
+    /// refused before anything is written, naming the fields and their managers.
+    #[serde(default)]
+    pub force_conflicts: bool,
     /// Wait for the verify Job at most this long, e.g. `90s`, `5m` (default: the server's --timeout).
     #[serde(default)]
     pub timeout: Option<String>,
@@ -76,6 +83,9 @@ pub struct NamespaceResult {
     /// operation whose lock had expired: `{revision, holder, since, …}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<crate::release::engine::Recovered>,
+    /// `dry_run` only: what the install or upgrade would change in this namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::release::engine::ChangePlan>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -120,6 +130,7 @@ fn success(report: ReleaseReport) -> NamespaceResult {
         service_template,
         error: None,
         recovered: report.recovered,
+        plan: None,
     }
 }
 
@@ -140,6 +151,7 @@ fn failure(namespace: &str, release: &str, error: &EngineError) -> NamespaceResu
         service_template: None,
         error: Some(error.to_string()),
         recovered: None,
+        plan: None,
     }
 }
 
@@ -167,6 +179,7 @@ pub async fn install(
 ) -> Result<InstallResult, String> {
     check_release_name("template", &args.template)?;
     let mut options = engine_options(context);
+    options.force_conflicts = args.force_conflicts;
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
@@ -188,10 +201,31 @@ pub async fn install(
     let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;
     let release = args.template.clone();
     let results: Vec<NamespaceResult> = if args.dry_run {
-        namespaces
-            .iter()
-            .map(|ns| dry_run(context, &prepared, &release, ns))
-            .collect::<Result<_, _>>()?
+        let mut results = Vec::new();
+        for ns in &namespaces {
+            let mut result = dry_run(context, &prepared, &release, ns)?;
+            let plan = ops::plan(
+                &cluster,
+                &context.plugins,
+                options.clone(),
+                &prepared.kgst,
+                &release,
+                ns,
+                prepared.values.clone(),
+                InstallMode::UpgradeInstall,
+                control,
+            )
+            .await;
+            match plan {
+                Ok(plan) => result.plan = Some(plan),
+                Err(e) => {
+                    result.status = "failed".into();
+                    result.error = Some(e.to_string());
+                }
+            }
+            results.push(result);
+        }
+        results
     } else {
         let prepared = &prepared;
         let cluster = &cluster;
@@ -275,5 +309,6 @@ fn dry_run(
         service_template: None,
         error: None,
         recovered: None,
+        plan: None,
     })
 }

@@ -10,13 +10,15 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::context::Context;
+use super::render_tool::prepare_app;
 use super::scope::{
     check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{
-    Control, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND, UnlockOutcome,
+    ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,
+    UnlockOutcome,
 };
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -235,6 +237,93 @@ pub async fn history(
         namespace,
         revisions,
     })
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffArgs {
+    /// Release name (for catalog installs: the template, e.g. `minio`).
+    pub release: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// With `version`: plan an upgrade of the release to this catalog app's chart version
+    /// (the release name is the template), as install_from_catalog would do it.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// With `app`: the chart version to plan the upgrade to, e.g. `14.1.3`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Drift only: fields to leave out, each a JSON pointer (RFC 6901) applied to every
+    /// object (`/spec/interval`) or scoped to one (`ServiceTemplate/minio-14-1-2:/spec/helm`;
+    /// `Kind/name:` ignores the object). At most 100.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+/// `plan` (with `app` and `version`) or `drift` (without), never both.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DiffResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<ChangePlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
+}
+
+pub async fn diff(
+    context: &Context,
+    caller: &Caller,
+    args: DiffArgs,
+    control: &Control,
+) -> Result<DiffResult, String> {
+    check_release_name("release", &args.release)?;
+    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let options = engine_options(context);
+    match (&args.app, &args.version) {
+        (None, None) => {
+            let drift = ops::drift(
+                &cluster,
+                &context.plugins,
+                options,
+                &args.release,
+                &namespace,
+                &args.ignore,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(DiffResult {
+                plan: None,
+                drift: Some(drift),
+            })
+        }
+        (Some(app), Some(version)) => {
+            if !args.ignore.is_empty() {
+                return Err("ignore applies to drift, not to a plan; fix: leave out app and version to \
+                            see drift, or leave out ignore"
+                    .into());
+            }
+            let prepared = prepare_app(context, app, &args.release, version).await?;
+            let plan = ops::plan(
+                &cluster,
+                &context.plugins,
+                options,
+                &prepared.kgst,
+                &args.release,
+                &namespace,
+                prepared.values,
+                InstallMode::UpgradeInstall,
+                control,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(DiffResult {
+                plan: Some(plan),
+                drift: None,
+            })
+        }
+        _ => Err("app and version go together; fix: give both to plan an upgrade, or neither to see the \
+                  release's drift"
+            .into()),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -30,8 +30,8 @@ use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
 use super::releases_tool::{
-    self, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList, TemplatesListArgs,
-    UninstallArgs, UninstallResult, UnlockArgs,
+    self, DiffArgs, DiffResult, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList,
+    TemplatesListArgs, UninstallArgs, UninstallResult, UnlockArgs,
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
@@ -336,6 +336,36 @@ impl K0rdentMcp {
         releases_tool::history(&self.context, &caller, args)
             .await
             .map(Json)
+    }
+
+    /// What would change, writing nothing. Without `app`/`version`: the
+    /// release's drift — its last deployed revision against the live objects:
+    /// each object `missing` (deleted outside the release), `changed` (with the
+    /// JSON pointers of the fields the release set that now differ) or
+    /// `unchanged`; `ignore` hides fields. With `app` and `version`: the plan
+    /// of upgrading to that catalog version, from server-side-apply dry runs
+    /// as the caller. Repair drift with install_from_catalog `force_conflicts`.
+    #[tool(
+        name = "k0rdent.mgmt.releases.diff",
+        annotations(
+            title = "Release drift and upgrade plan",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn releases_diff(
+        &self,
+        Parameters(args): Parameters<DiffArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<Json<DiffResult>, String> {
+        let caller = self.context.access.caller(&context)?;
+        let progress = Progress::for_request(&context);
+        let control = progress.control(&context);
+        let result = releases_tool::diff(&self.context, &caller, args, &control).await;
+        progress.flush().await;
+        result.map(Json)
     }
 
     /// Roll a release back to an earlier revision (`helm rollback`),

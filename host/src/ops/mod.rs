@@ -18,8 +18,8 @@ use crate::chart::Chart;
 use crate::cluster::Cluster;
 use crate::plugin::selection::PluginSet;
 use crate::release::engine::{
-    Control, EngineError, EngineOptions, InstallMode, InstallRequest, KgstOnly, ReleaseEngine,
-    ReleaseStore, UnlockOutcome,
+    ChangePlan, Control, DriftReport, EngineError, EngineOptions, IgnoreRule, InstallMode,
+    InstallRequest, KgstOnly, ReleaseEngine, ReleaseStore, UnlockOutcome,
 };
 
 /// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
@@ -36,19 +36,61 @@ pub async fn install(
     control: &Control,
 ) -> Result<ReleaseReport, EngineError> {
     let engine = ReleaseEngine::new(cluster, plugins, options);
-    let outcome = engine
-        .upgrade_install(
-            InstallRequest {
-                release: release.to_string(),
-                namespace: namespace.to_string(),
-                chart,
-                values,
-                mode,
-            },
-            control,
-        )
-        .await?;
+    let request = install_request(chart, release, namespace, values, mode);
+    let outcome = engine.upgrade_install(request, control).await?;
     Ok(ReleaseReport::from_outcome(&outcome))
+}
+
+/// What [`install`] would change, writing nothing (server-side-apply dry
+/// runs as the cluster's identity).
+#[allow(clippy::too_many_arguments)]
+pub async fn plan(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    chart: &Chart,
+    release: &str,
+    namespace: &str,
+    values: Map<String, Value>,
+    mode: InstallMode,
+    control: &Control,
+) -> Result<ChangePlan, EngineError> {
+    let request = install_request(chart, release, namespace, values, mode);
+    ReleaseEngine::new(cluster, plugins, options)
+        .plan_upgrade_install(request, control)
+        .await
+}
+
+fn install_request<'c>(
+    chart: &'c Chart,
+    release: &str,
+    namespace: &str,
+    values: Map<String, Value>,
+    mode: InstallMode,
+) -> InstallRequest<'c> {
+    InstallRequest {
+        release: release.to_string(),
+        namespace: namespace.to_string(),
+        chart,
+        values,
+        mode,
+    }
+}
+
+/// Drift of a release's last deployed revision from the live objects;
+/// `ignore` entries are validated first.
+pub async fn drift(
+    cluster: &Cluster,
+    plugins: &PluginSet,
+    options: EngineOptions,
+    release: &str,
+    namespace: &str,
+    ignore: &[String],
+) -> Result<DriftReport, EngineError> {
+    let rules = IgnoreRule::parse_all(ignore)?;
+    ReleaseEngine::new(cluster, plugins, options)
+        .drift(release, namespace, &rules)
+        .await
 }
 
 pub async fn rollback(

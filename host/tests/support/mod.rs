@@ -20,9 +20,10 @@ use serde_json::{Value, json};
 pub const BIN: &str = env!("CARGO_BIN_EXE_k0rdent-mcp");
 
 /// Every tool the server offers, by name.
-pub const ALL_TOOLS: [&str; 10] = [
+pub const ALL_TOOLS: [&str; 11] = [
     "k0rdent.catalog.serviceTemplates.list",
     "k0rdent.mgmt.namespaces.list",
+    "k0rdent.mgmt.releases.diff",
     "k0rdent.mgmt.releases.history",
     "k0rdent.mgmt.releases.rollback",
     "k0rdent.mgmt.releases.unlock",
@@ -135,17 +136,55 @@ pub fn helm(plane: &k0rdent_test_harness::cluster::ControlPlane, args: &[&str]) 
     let helm = std::env::var_os("K0RDENT_MCP_HELM")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm".into());
+    run_helm(&helm, plane, args)
+}
+
+/// helm v3 (`$K0RDENT_MCP_HELM3`) as [`helm`]; `None` (outside CI) when it is missing.
+pub fn helm3(plane: &k0rdent_test_harness::cluster::ControlPlane, args: &[&str]) -> Option<String> {
+    let helm = std::env::var_os("K0RDENT_MCP_HELM3")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/tmp/k0rdent-mcp-cache/tools/helm3".into());
+    if !helm.is_file() {
+        assert!(!in_ci(), "no helm v3 at {}", helm.display());
+        eprintln!("SKIPPED (helm v3 part): no helm v3 at {}", helm.display());
+        return None;
+    }
+    Some(run_helm(&helm, plane, args))
+}
+
+fn run_helm(
+    helm: &Path,
+    plane: &k0rdent_test_harness::cluster::ControlPlane,
+    args: &[&str],
+) -> String {
     let out = plane
-        .helm_command(&helm)
+        .helm_command(helm)
         .args(args)
         .output()
         .expect("running helm");
     assert!(
         out.status.success(),
-        "helm {args:?}: {}",
+        "{} {args:?}: {}",
+        helm.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A chart folder `dir/name` (version 0.1.0) with these values and templates.
+pub fn write_chart(dir: &Path, name: &str, values: &str, templates: &[(&str, &str)]) -> PathBuf {
+    let chart = dir.join(name);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.0\"\n"),
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    for (file, text) in templates {
+        std::fs::write(chart.join("templates").join(file), text).unwrap();
+    }
+    chart
 }
 
 /// The JSON object a Python MCP client printed last; panics with what it
@@ -391,5 +430,40 @@ impl Drop for RawStdio {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The binary's release commands (`upgrade`, `diff`, `history`, …) against a
+/// control plane, with a private plugin cache.
+pub struct Cli<'a> {
+    pub plane: &'a k0rdent_test_harness::cluster::ControlPlane,
+    pub cache: PathBuf,
+    /// More `K0RDENT_MCP_*` settings, e.g. `("K0RDENT_MCP_VALIDATION_TIMEOUT", "20s")`.
+    pub env: Vec<(&'static str, &'static str)>,
+}
+
+impl Cli<'_> {
+    pub fn run(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg(format!("--kubeconfig={}", self.plane.kubeconfig.display()))
+            .env("K0RDENT_MCP_PLUGIN_CACHE_DIR", self.cache.join("plugins"))
+            .envs(self.env.iter().copied())
+            .output()
+            .expect("running k0rdent-mcp");
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// `args -o json`, parsed; panics with the error text on failure.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["-o", "json"]);
+        let text = self.run(&all).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
     }
 }

@@ -144,6 +144,24 @@ pub enum EngineError {
         namespace: String,
         held: Box<HeldBy>,
     },
+    /// Applying would take fields another field manager owns, and the
+    /// caller did not ask to force (server-side apply conflict).
+    #[error(
+        "release {release:?} in namespace {namespace:?}: applying {object} conflicts with another field \
+         manager: {message}; fix: if the release should own these fields again (drift \
+         repair), run the upgrade again with --force-conflicts (MCP: force_conflicts: true), which takes \
+         them; otherwise stop the other writer or leave its fields out of the values"
+    )]
+    Conflict {
+        release: String,
+        namespace: String,
+        object: String,
+        /// The API server's words: the fields and the managers that own them.
+        message: String,
+    },
+    /// A bad `ignore` rule of a drift check.
+    #[error(transparent)]
+    Ignore(#[from] super::pointer::IgnoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -11,7 +11,7 @@ use crate::release::{
 use crate::render::{RenderRequest, render};
 
 use super::control::{Control, Step};
-use super::documents::{manifest_text, split};
+use super::documents::{SplitDocuments, manifest_text, split};
 use super::error::EngineError;
 use super::revision::Applied;
 use super::validity::wait_for_validity;
@@ -31,64 +31,19 @@ impl ReleaseEngine<'_> {
         }
         let store = self.store();
         let (history, recovered) = self.take_turn(name, ns, control).await?;
-        let is_install = upgrade_should_install(&history);
-        match req.mode {
-            InstallMode::Install => check_install_name_free(&history, false)
-                .map_err(|e| EngineError::history(name, ns, e))?,
-            InstallMode::Upgrade if is_install => {
-                return Err(EngineError::NotFound {
-                    release: name.to_string(),
-                    namespace: ns.to_string(),
-                });
-            }
-            _ => {}
-        }
-        let (revision, current) = if is_install {
-            (next_revision(&history), None)
-        } else {
-            let base =
-                upgrade_base(name, &history).map_err(|e| EngineError::history(name, ns, e))?;
-            (base.last.revision() + 1, Some(base.current))
-        };
+        let (is_install, revision, current) = starting_point(name, ns, &history, req.mode)?;
 
-        control.report(
-            Step::Validate,
-            format!(
-                "validating values and rendering {}",
-                req.chart.metadata.name
-            ),
-        );
-        let (kube_version, api_versions) = self.cluster.served().await?;
-        let capabilities = Capabilities {
-            kube_version,
-            api_versions,
-            helm_version: self.options.helm_version.clone(),
-        };
-        let request = RenderRequest {
-            chart: req.chart,
-            release: RenderRelease {
-                name: name.to_string(),
-                namespace: ns.to_string(),
-                revision,
-                is_install,
-                is_upgrade: !is_install,
-                service: "Helm".into(),
-            },
-            user_values: req.values.clone(),
-            capabilities,
-        };
-        // Plugin calls are CPU-bound; keep them off the async workers.
-        let rendered = tokio::task::block_in_place(|| render(self.plugins, request))?;
-        control.report(
-            Step::Render,
-            format!("rendered {} document(s)", rendered.manifests.len()),
-        );
-        let docs = split(&rendered.manifests)?;
+        let (docs, notes) = self
+            .render_revision(&req, revision, is_install, control)
+            .await?;
         let manifest = manifest_text(&docs.manifests);
         let hooks: Vec<HookRecord> = docs.hooks.iter().map(|(_, h)| h.clone()).collect();
         let chart = chart_record_from_chart(req.chart)?;
 
+        // Forcing is how drift is repaired: the same chart and values then
+        // still apply, taking back what others changed.
         if let Some(current) = current
+            && !self.options.force_conflicts
             && unchanged(&history, current, &req.values, &chart, &manifest, &hooks)
         {
             let service_templates = self.validity_of(&current.record, control).await?;
@@ -139,7 +94,7 @@ impl ReleaseEngine<'_> {
             config: req.values.clone(),
             manifest,
             hooks,
-            notes: rendered.notes.unwrap_or_default(),
+            notes,
             first_deployed,
             last_deployed: now,
             apply_method: Some(ApplyMethod::ServerSide),
@@ -252,6 +207,53 @@ impl ReleaseEngine<'_> {
         Ok(outcome)
     }
 
+    /// Validates and renders `req` in the sandbox as revision `revision`
+    /// (`.Capabilities` from the server): its documents and NOTES.txt.
+    pub(super) async fn render_revision(
+        &self,
+        req: &InstallRequest<'_>,
+        revision: u32,
+        is_install: bool,
+        control: &Control,
+    ) -> Result<(SplitDocuments, String), EngineError> {
+        control.report(
+            Step::Validate,
+            format!(
+                "validating values and rendering {}",
+                req.chart.metadata.name
+            ),
+        );
+        let (kube_version, api_versions) = self.cluster.served().await?;
+        let capabilities = Capabilities {
+            kube_version,
+            api_versions,
+            helm_version: self.options.helm_version.clone(),
+        };
+        let request = RenderRequest {
+            chart: req.chart,
+            release: RenderRelease {
+                name: req.release.clone(),
+                namespace: req.namespace.clone(),
+                revision,
+                is_install,
+                is_upgrade: !is_install,
+                service: "Helm".into(),
+            },
+            user_values: req.values.clone(),
+            capabilities,
+        };
+        // Plugin calls are CPU-bound; keep them off the async workers.
+        let rendered = tokio::task::block_in_place(|| render(self.plugins, request))?;
+        control.report(
+            Step::Render,
+            format!("rendered {} document(s)", rendered.manifests.len()),
+        );
+        Ok((
+            split(&rendered.manifests)?,
+            rendered.notes.unwrap_or_default(),
+        ))
+    }
+
     /// k0rdent's verdict on the ServiceTemplates of `record`'s manifest.
     pub(super) async fn validity_of(
         &self,
@@ -271,8 +273,35 @@ impl ReleaseEngine<'_> {
     }
 }
 
+/// Install or upgrade (Helm's rules, checked against `mode`), the revision
+/// it records, and the revision an upgrade starts from.
+pub(super) fn starting_point<'h>(
+    name: &str,
+    ns: &str,
+    history: &'h [StoredRelease],
+    mode: InstallMode,
+) -> Result<(bool, u32, Option<&'h StoredRelease>), EngineError> {
+    let is_install = upgrade_should_install(history);
+    match mode {
+        InstallMode::Install => check_install_name_free(history, false)
+            .map_err(|e| EngineError::history(name, ns, e))?,
+        InstallMode::Upgrade if is_install => {
+            return Err(EngineError::NotFound {
+                release: name.to_string(),
+                namespace: ns.to_string(),
+            });
+        }
+        _ => {}
+    }
+    if is_install {
+        return Ok((true, next_revision(history), None));
+    }
+    let base = upgrade_base(name, history).map_err(|e| EngineError::history(name, ns, e))?;
+    Ok((false, base.last.revision() + 1, Some(base.current)))
+}
+
 /// Same chart, values, manifest and hooks as the deployed latest revision.
-fn unchanged(
+pub(super) fn unchanged(
     history: &[StoredRelease],
     current: &StoredRelease,
     values: &serde_json::Map<String, serde_json::Value>,

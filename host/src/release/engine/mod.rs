@@ -28,13 +28,18 @@
 
 mod clock;
 mod control;
+mod csa_upgrade;
+mod diff;
 mod documents;
+mod drift;
 mod error;
 mod hooks;
 mod install;
 mod lease;
 mod lock;
 mod managed;
+mod plan;
+mod pointer;
 mod revision;
 mod rollback;
 mod storage;
@@ -53,10 +58,12 @@ use hooks::HookRun;
 use lock::HeldLock;
 
 pub use control::{Control, ProgressSink, Step};
+pub use diff::{FieldChange, MAX_CHANGES_PER_OBJECT, MAX_OBJECTS, ObjectAction, ObjectChange};
 pub use documents::{
     Document, DocumentError, SplitDocuments, execution_order, manifest_text, parse_manifest_text,
     sort_for_install, split,
 };
+pub use drift::DriftReport;
 pub use error::{EngineError, HeldBy};
 pub use lease::{
     HOLDER_ANNOTATION, LEASE_SECONDS_ANNOTATION, Lease, RENEWED_ANNOTATION, SINCE_ANNOTATION,
@@ -64,6 +71,8 @@ pub use lease::{
 };
 pub use lock::{Recovered, UnlockOutcome};
 pub use managed::{KGST_CHART, KgstOnly, NamespaceCheck};
+pub use plan::{ChangePlan, PlannedHook};
+pub use pointer::{IgnoreError, IgnoreRule, MAX_IGNORE_RULES, Pointer};
 pub use storage::ReleaseStore;
 pub use validity::{
     SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND, TemplateValidity, is_service_template,
@@ -91,6 +100,11 @@ pub struct EngineOptions {
     /// third of it while the operation runs); a later operation recovers a
     /// release whose lock ran out.
     pub lease: Duration,
+    /// Take fields another field manager owns when applying (helm's
+    /// `--force-conflicts`): how drift is repaired. Off, an apply that meets
+    /// a conflict is refused before anything is written, naming the fields,
+    /// their managers and this flag.
+    pub force_conflicts: bool,
 }
 
 /// `--lock-lease` default.
@@ -106,6 +120,7 @@ impl Default for EngineOptions {
             validation_timeout: Duration::from_secs(60),
             kgst_only: None,
             lease: DEFAULT_LEASE,
+            force_conflicts: false,
         }
     }
 }

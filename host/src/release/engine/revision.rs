@@ -15,12 +15,14 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::cluster::{
-    KEEP, ObjectKey, RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,
+    ApplyMode, ClusterError, KEEP, ObjectKey, RESOURCE_POLICY_ANNOTATION, add_ownership,
+    check_ownership, has_keep_policy,
 };
 use crate::release::{HookEvent, ReleaseRecord};
 
 use super::ReleaseEngine;
 use super::control::{Control, Step};
+use super::csa_upgrade::upgraded_managed_fields;
 use super::documents::{Document, parse_manifest_text};
 use super::error::EngineError;
 use super::lock::HeldLock;
@@ -34,10 +36,24 @@ pub(super) struct Target {
 
 pub(super) struct Plan {
     pub targets: Vec<Target>,
+    /// Per target, what a server-side-apply dry run says the server would store.
+    pub dry_runs: Vec<DryRun>,
     /// Objects of the current revision's manifest.
     pub current_keys: Vec<ObjectKey>,
     /// Targets that existed before this operation.
     pub existed: BTreeSet<ObjectKey>,
+}
+
+/// The answer of a server-side-apply dry run of one target.
+pub(super) enum DryRun {
+    /// What the server would store.
+    Stored(Value),
+    /// Another field manager owns fields the target sets: the server's words.
+    Conflict(String),
+    /// The server would refuse it otherwise (invalid, forbidden, …). Not an
+    /// error here: the apply fails the same way, and the operation handles
+    /// that failure as it always has (a failed revision, a rollback).
+    Rejected(String),
 }
 
 /// What applying a revision changed besides the targets.
@@ -54,14 +70,38 @@ pub(super) struct Applied {
 }
 
 impl ReleaseEngine<'_> {
-    /// Keys, ownership metadata and the import check, before anything is
-    /// written.
+    /// Keys, ownership metadata, the import check and a dry run of every
+    /// target, before anything is written. A conflict with another field
+    /// manager is refused here, unless forced, so it never leaves a failed
+    /// revision or a rollback behind.
     pub(super) async fn plan(
         &self,
         release: &str,
         namespace: &str,
         docs: &[Document],
         current_manifest: Option<&str>,
+    ) -> Result<Plan, EngineError> {
+        let plan = self
+            .plan_objects(release, namespace, docs, current_manifest, true)
+            .await?;
+        for (target, dry_run) in plan.targets.iter().zip(&plan.dry_runs) {
+            if let DryRun::Conflict(message) = dry_run {
+                return Err(conflict(release, namespace, &target.key, message));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// [`Self::plan`] without refusing conflicts: what a diff reports.
+    /// `take_over_csa` moves what a client-side apply of `helm` owns to its
+    /// server-side apply first (a write; see `csa_upgrade.rs`).
+    pub(super) async fn plan_objects(
+        &self,
+        release: &str,
+        namespace: &str,
+        docs: &[Document],
+        current_manifest: Option<&str>,
+        take_over_csa: bool,
     ) -> Result<Plan, EngineError> {
         let mut targets = Vec::new();
         for doc in docs {
@@ -87,11 +127,40 @@ impl ReleaseEngine<'_> {
                 if !current_keys.contains(&target.key) {
                     check_ownership(&live, &target.key, release, namespace)?;
                 }
+                if take_over_csa {
+                    self.take_over_csa(&target.key, &live).await?;
+                }
                 existed.insert(target.key.clone());
             }
         }
+        let mode = ApplyMode {
+            force_conflicts: self.options.force_conflicts,
+            dry_run: true,
+        };
+        let mut dry_runs = Vec::new();
+        for target in &targets {
+            dry_runs.push(
+                match self
+                    .cluster
+                    .apply_with(&target.key, &target.object, mode)
+                    .await
+                {
+                    Ok(stored) => DryRun::Stored(serde_json::to_value(stored).map_err(|e| {
+                        EngineError::Internal(format!("dry run of {}: {e}", target.key))
+                    })?),
+                    Err(ClusterError::Api {
+                        code: 409, message, ..
+                    }) => DryRun::Conflict(message),
+                    Err(ClusterError::Cancelled { during }) => {
+                        return Err(EngineError::Cancelled { during });
+                    }
+                    Err(other) => DryRun::Rejected(other.to_string()),
+                },
+            );
+        }
         Ok(Plan {
             targets,
+            dry_runs,
             current_keys,
             existed,
         })
@@ -116,10 +185,68 @@ impl ReleaseEngine<'_> {
             Step::Apply,
             format!("applying {} object(s)", plan.targets.len()),
         );
+        let mode = ApplyMode {
+            force_conflicts: self.options.force_conflicts,
+            dry_run: false,
+        };
         for target in &plan.targets {
-            self.cluster.apply(&target.key, &target.object).await?;
+            // A conflict can still come from a writer that acted after the plan.
+            self.cluster
+                .apply_with(&target.key, &target.object, mode)
+                .await
+                .map_err(|e| match e {
+                    ClusterError::Api {
+                        code: 409, message, ..
+                    } => conflict(
+                        record.name.as_str(),
+                        &record.namespace,
+                        &target.key,
+                        &message,
+                    ),
+                    other => other.into(),
+                })?;
             applied.objects.push(target.key.clone());
         }
+        for (old, keep) in self.dropped(plan).await? {
+            if keep {
+                applied.kept.push(old);
+            } else {
+                self.cluster.delete(&old).await?;
+                applied.deleted.push(old);
+            }
+        }
+        hooks.run(record, events.1, &mut applied.hooks).await?;
+        Ok(())
+    }
+
+    /// Moves `helm`'s client-side-apply ownership of `live` to its
+    /// server-side apply, as helm v4 does when it upgrades or rolls back a
+    /// release applied client-side.
+    async fn take_over_csa(
+        &self,
+        key: &ObjectKey,
+        live: &kube::api::DynamicObject,
+    ) -> Result<(), EngineError> {
+        let managed = serde_json::to_value(&live.metadata.managed_fields)
+            .map_err(|e| EngineError::Internal(format!("managedFields of {key}: {e}")))?;
+        let (Some(entries), Some(resource_version)) =
+            (managed.as_array(), &live.metadata.resource_version)
+        else {
+            return Ok(());
+        };
+        if let Some(upgraded) = upgraded_managed_fields(entries) {
+            self.cluster
+                .replace_managed_fields(key, resource_version, upgraded)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Objects of the current revision the new one drops that still exist,
+    /// last applied first, each with whether its *live* policy is exactly
+    /// `keep` (the live object decides, as in Helm).
+    pub(super) async fn dropped(&self, plan: &Plan) -> Result<Vec<(ObjectKey, bool)>, EngineError> {
+        let mut out = Vec::new();
         for old in plan.current_keys.iter().rev() {
             if plan.targets.iter().any(|t| &t.key == old) {
                 continue;
@@ -127,21 +254,15 @@ impl ReleaseEngine<'_> {
             let Some(live) = self.cluster.get(old).await? else {
                 continue;
             };
-            let live_keep = live
+            let keep = live
                 .metadata
                 .annotations
                 .as_ref()
                 .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
                 .is_some_and(|v| v == KEEP);
-            if live_keep {
-                applied.kept.push(old.clone());
-            } else {
-                self.cluster.delete(old).await?;
-                applied.deleted.push(old.clone());
-            }
+            out.push((old.clone(), keep));
         }
-        hooks.run(record, events.1, &mut applied.hooks).await?;
-        Ok(())
+        Ok(out)
     }
 
     /// After a failed install: removes the normal objects this operation
@@ -157,5 +278,14 @@ impl ReleaseEngine<'_> {
                 let _ = self.cluster.delete(&target.key).await;
             }
         }
+    }
+}
+
+fn conflict(release: &str, namespace: &str, key: &ObjectKey, message: &str) -> EngineError {
+    EngineError::Conflict {
+        release: release.to_string(),
+        namespace: namespace.to_string(),
+        object: key.path(),
+        message: crate::quote::quote(message),
     }
 }
