@@ -277,7 +277,11 @@ async fn python_sdk_over_stdio_installs_lists_uninstalls_and_cancels_consistentl
     let declined = tool_error(&out, "uninstall_declined");
     assert!(declined.contains("declined"), "{declined}");
     let after_decline = structured(&out, "templates_after_decline")["templates"].clone();
-    assert_eq!(after_decline.as_array().unwrap().len(), 3, "{after_decline}");
+    assert_eq!(
+        after_decline.as_array().unwrap().len(),
+        3,
+        "{after_decline}"
+    );
     assert!(
         after_decline
             .as_array()

@@ -122,8 +122,13 @@ fn a_client_finds_apps_prompts_and_completions_without_calling_tools() {
     );
     assert_eq!(seen["complete_unknown"]["error"]["code"], -32602);
     for oversized in ["complete_long_value", "complete_long_context"] {
-        assert_eq!(seen[oversized]["error"]["code"], -32602, "{oversized}: {seen}");
-        let message = seen[oversized]["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            seen[oversized]["error"]["code"], -32602,
+            "{oversized}: {seen}"
+        );
+        let message = seen[oversized]["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             message.contains("513 bytes") || message.contains("at most 512 bytes"),
             "{oversized} names the size and the limit: {message}"

@@ -1780,7 +1780,10 @@ fn read_only_and_confirmation_values_configure_the_server() {
         let objects = render(&bin, home.path(), extra).unwrap();
         let config = &find(&objects, "ConfigMap", "k0rdent-mcp")["data"];
         (
-            config["K0RDENT_MCP_READ_ONLY"].as_str().unwrap().to_string(),
+            config["K0RDENT_MCP_READ_ONLY"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             config["K0RDENT_MCP_CONFIRM_DESTRUCTIVE"]
                 .as_str()
                 .unwrap()
