@@ -198,24 +198,35 @@ pub async fn install(
             crate::quote::quote(&args.version)
         ),
     );
-    let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;
+    let prepared = control
+        .unless_cancelled(
+            "the catalog check and the pull of kgst",
+            prepare_app(context, &args.app, &args.template, &args.version),
+        )
+        .await
+        .map_err(|e| e.to_string())??;
     let release = args.template.clone();
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
         for ns in &namespaces {
             let mut result = dry_run(context, &prepared, &release, ns)?;
-            let plan = ops::plan(
-                &cluster,
-                &context.plugins,
-                options.clone(),
-                &prepared.kgst,
-                &release,
-                ns,
-                prepared.values.clone(),
-                InstallMode::UpgradeInstall,
-                control,
-            )
-            .await;
+            let plan = control
+                .unless_cancelled(
+                    "the plan (server-side-apply dry runs)",
+                    ops::plan(
+                        &cluster,
+                        &context.plugins,
+                        options.clone(),
+                        &prepared.kgst,
+                        &release,
+                        ns,
+                        prepared.values.clone(),
+                        InstallMode::UpgradeInstall,
+                        control,
+                    ),
+                )
+                .await
+                .and_then(|plan| plan);
             match plan {
                 Ok(plan) => result.plan = Some(plan),
                 Err(e) => {

@@ -1,5 +1,6 @@
 //! The rmcp server handler and its tool router.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,6 +39,7 @@ use super::scope::Progress;
 use super::tool_set;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
+use crate::release::engine::Control;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -204,8 +206,15 @@ impl K0rdentMcp {
     pub async fn catalog_list(
         &self,
         Parameters(args): Parameters<CatalogListArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<CatalogList>, String> {
-        catalog_tool::list(&self.context, args).await.map(Json)
+        unless_cancelled(
+            &context,
+            "the catalog listing",
+            catalog_tool::list(&self.context, args),
+        )
+        .await
+        .map(Json)
     }
 
     /// Show exactly what installing a catalog app would apply, without
@@ -226,8 +235,12 @@ impl K0rdentMcp {
     pub async fn render(
         &self,
         Parameters(args): Parameters<RenderArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<RenderResult>, String> {
-        render_tool::render_app(&self.context, args).await.map(Json)
+        let work = render_tool::render_app(&self.context, args);
+        unless_cancelled(&context, "the render", work)
+            .await
+            .map(Json)
     }
 
     /// Install a catalog app as a k0rdent ServiceTemplate through the kgst
@@ -282,7 +295,8 @@ impl K0rdentMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<TemplatesList>, String> {
         let caller = self.context.access.caller(&context)?;
-        releases_tool::list_templates(&self.context, &caller, args)
+        let work = releases_tool::list_templates(&self.context, &caller, args);
+        unless_cancelled(&context, "the ServiceTemplate listing", work)
             .await
             .map(Json)
     }
@@ -333,7 +347,8 @@ impl K0rdentMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<History>, String> {
         let caller = self.context.access.caller(&context)?;
-        releases_tool::history(&self.context, &caller, args)
+        let work = releases_tool::history(&self.context, &caller, args);
+        unless_cancelled(&context, "the history", work)
             .await
             .map(Json)
     }
@@ -363,7 +378,8 @@ impl K0rdentMcp {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
-        let result = releases_tool::diff(&self.context, &caller, args, &control).await;
+        let work = releases_tool::diff(&self.context, &caller, args, &control);
+        let result = unless_cancelled(&context, "the diff", work).await;
         progress.flush().await;
         result.map(Json)
     }
@@ -441,10 +457,26 @@ impl K0rdentMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<Json<NamespaceList>, String> {
         let caller = self.context.access.caller(&context)?;
-        releases_tool::namespaces(&self.context, &caller)
+        let work = releases_tool::namespaces(&self.context, &caller);
+        unless_cancelled(&context, "the namespace listing", work)
             .await
             .map(Json)
     }
+}
+
+/// Runs a tool that writes nothing until it ends or its caller cancels
+/// (over HTTP, a dropped connection cancels too): its registry and cluster
+/// requests are then dropped at once instead of running on to their own
+/// timeouts.
+async fn unless_cancelled<T>(
+    context: &RequestContext<RoleServer>,
+    during: &str,
+    work: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    Control::new(context.ct.clone(), None)
+        .unless_cancelled(during, work)
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 #[tool_handler(router = self.tool_router)]

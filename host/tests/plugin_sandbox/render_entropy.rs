@@ -18,7 +18,7 @@ metadata:
 stringData:
   password: {{ randAlphaNum 24 | quote }}
   id: {{ uuidv4 | quote }}
-  now: {{ now | quote }}
+  now: {{ now | unixEpoch | quote }}
 ";
 
 /// `(password, id, now)` from a rendered [`SECRETS`].

@@ -420,6 +420,11 @@ impl RawStdio {
             .expect("the server answered nothing")
     }
 
+    /// The next line the server writes within `wait`, if any.
+    pub fn try_reply(&self, wait: Duration) -> Option<Value> {
+        self.replies.recv_timeout(wait).ok()
+    }
+
     pub fn ask(&mut self, line: &[u8]) -> Value {
         self.send(line);
         self.reply()

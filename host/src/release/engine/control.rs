@@ -1,15 +1,20 @@
 //! What a caller can see and steer while an operation runs: progress steps
-//! (MCP progress notifications, CLI lines) and cancellation. Cancelling stops
-//! the *waits* (hook Jobs, before-hook-creation deletes, ServiceTemplate
-//! validation); the operation then finishes the way a failure does, so the
+//! (MCP progress notifications, CLI lines) and cancellation. Work that writes
+//! nothing (pulls, validation, rendering, reads) is abandoned at once when
+//! the caller cancels; once an operation has written, cancelling stops its
+//! *waits* (hook Jobs, before-hook-creation deletes, ServiceTemplate
+//! validation) and the operation finishes the way a failure does, so the
 //! release is never half-applied.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::WaitLimits;
+
+use super::EngineError;
 
 /// The steps of an install, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,5 +79,32 @@ impl Control {
     /// A wait of at most `timeout` that this caller can cancel.
     pub fn wait_limits(&self, timeout: Duration) -> WaitLimits {
         WaitLimits::new(timeout, self.cancel.clone())
+    }
+
+    /// Runs `work` unless the caller cancels first. Only for work that
+    /// writes nothing: on cancellation `work` is dropped midway (an HTTP
+    /// request to a registry is aborted with it, instead of running on to
+    /// its own timeout).
+    pub async fn unless_cancelled<T>(
+        &self,
+        during: &str,
+        work: impl Future<Output = T>,
+    ) -> Result<T, EngineError> {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(self.cancelled(during)),
+            out = work => Ok(out),
+        }
+    }
+
+    /// The error of an operation the caller cancelled before it wrote anything.
+    pub fn cancelled(&self, during: &str) -> EngineError {
+        EngineError::Cancelled {
+            during: format!("{during}; nothing was written"),
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 }

@@ -30,6 +30,9 @@ impl ReleaseEngine<'_> {
             scope.check_chart(name, ns, &req.chart.metadata.name)?;
         }
         let store = self.store();
+        if control.is_cancelled() {
+            return Err(control.cancelled("the start of the operation"));
+        }
         let (history, recovered) = self.take_turn(name, ns, control).await?;
         let (is_install, revision, current) = starting_point(name, ns, &history, req.mode)?;
 
@@ -100,6 +103,9 @@ impl ReleaseEngine<'_> {
             apply_method: Some(ApplyMethod::ServerSide),
         }
         .into_record()?;
+        if control.is_cancelled() {
+            return Err(control.cancelled("the preparation of the release"));
+        }
         let lock = self.lock(&record, labels, &history).await?;
         // Pruning is a write too: only under the lock.
         if !is_install {

@@ -93,6 +93,9 @@ impl ReleaseEngine<'_> {
             apply_method: Some(ApplyMethod::ServerSide),
         }
         .into_record()?;
+        if control.is_cancelled() {
+            return Err(control.cancelled("the preparation of the rollback"));
+        }
         let lock = self.lock(&record, labels, history).await?;
         // Pruning is a write too: only under the lock.
         let pruned = revisions_to_prune(history, self.options.max_history);

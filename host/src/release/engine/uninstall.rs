@@ -35,6 +35,9 @@ impl ReleaseEngine<'_> {
         record.info.status = Some(Status::Uninstalling);
         record.info.deleted = RecordTime::At(clock::now());
         record.info.description = "Deletion in progress (or silently failed)".into();
+        if control.is_cancelled() {
+            return Err(control.cancelled("the preparation of the uninstall"));
+        }
         let lock = self.lock(&record, last.user_labels(), &history).await?;
         let (mut deleted, mut kept) = (Vec::new(), Vec::new());
         if last.record.status() != Some(Status::Uninstalled) {
