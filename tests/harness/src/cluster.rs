@@ -30,14 +30,28 @@ const CRDS: [&str; 2] = [
     include_str!("../crds/servicetemplates.k0rdent.mirantis.com.yaml"),
 ];
 
+/// How [`ControlPlane::start_with`] starts the control plane.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlaneOptions {
+    /// Also serve plain HTTP on a loopback port (kube-apiserver v1.20's
+    /// `--insecure-port`: no authentication, every request as an
+    /// administrator), for a test proxy that reads requests in the clear.
+    /// Off by default: every other suite talks TLS with a token.
+    pub insecure_port: bool,
+}
+
 pub struct ControlPlane {
     pub port: u16,
+    /// The plain-HTTP port, when [`PlaneOptions::insecure_port`] asked for one.
+    pub insecure_port: Option<u16>,
     pub dir: tempfile::TempDir,
     /// Kubeconfig for the administrator.
     pub kubeconfig: PathBuf,
     /// CA bundle that signs the apiserver's serving certificate.
     pub ca_cert: PathBuf,
     kubectl: PathBuf,
+    /// The apiserver's program and arguments, to start it again.
+    apiserver_command: (PathBuf, Vec<String>),
     // Field order is drop order: stop the apiserver before etcd.
     apiserver: Service,
     etcd: Service,
@@ -85,6 +99,11 @@ pub fn kubectl_binary() -> Option<PathBuf> {
 impl ControlPlane {
     /// `None` (with a notice) when a part is missing outside CI.
     pub fn start() -> Option<Self> {
+        Self::start_with(PlaneOptions::default())
+    }
+
+    /// As [`Self::start`], with `options`.
+    pub fn start_with(options: PlaneOptions) -> Option<Self> {
         let apiserver_bin = apiserver_binary()?;
         let etcd_bin = require_program("etcd", "apt-get install etcd-server")?;
         let kubectl = kubectl_binary()?;
@@ -135,56 +154,53 @@ impl ControlPlane {
         std::fs::write(d.join("tokens.csv"), tokens).unwrap();
 
         let port = free_port();
-        let mut cmd = Command::new(apiserver_bin);
-        cmd.arg(format!("--etcd-servers=http://127.0.0.1:{client}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--advertise-address=127.0.0.1")
-            .arg(format!("--secure-port={port}"))
-            .arg("--insecure-port=0")
-            .arg(format!("--cert-dir={}", d.join("certs").display()))
-            .arg(format!(
-                "--token-auth-file={}",
-                d.join("tokens.csv").display()
-            ))
-            .arg("--authorization-mode=RBAC")
-            .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-            .arg(format!(
-                "--service-account-key-file={}",
-                d.join("sa.pub").display()
-            ))
-            .arg(format!(
+        let insecure_port = options.insecure_port.then(free_port);
+        let mut args = vec![
+            format!("--etcd-servers=http://127.0.0.1:{client}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={port}"),
+            format!("--insecure-port={}", insecure_port.unwrap_or(0)),
+            format!("--cert-dir={}", d.join("certs").display()),
+            format!("--token-auth-file={}", d.join("tokens.csv").display()),
+            "--authorization-mode=RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+            format!("--service-account-key-file={}", d.join("sa.pub").display()),
+            format!(
                 "--service-account-signing-key-file={}",
                 d.join("sa.key").display()
-            ))
-            .arg("--service-cluster-ip-range=10.0.0.0/24")
-            .arg("--disable-admission-plugins=ServiceAccount")
-            .arg("--allow-privileged=true")
+            ),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            "--disable-admission-plugins=ServiceAccount".into(),
+            "--allow-privileged=true".into(),
             // Every request, with who made it and with what user agent: the
             // benchmarks count API requests per client from this log.
-            .arg(format!(
+            format!(
                 "--audit-policy-file={}",
                 d.join("audit-policy.yaml").display()
-            ))
-            .arg(format!(
-                "--audit-log-path={}",
-                d.join("audit.log").display()
-            ))
-            .arg("--audit-log-format=json")
-            .arg("--audit-log-mode=blocking");
+            ),
+            format!("--audit-log-path={}", d.join("audit.log").display()),
+            "--audit-log-format=json".into(),
+            "--audit-log-mode=blocking".into(),
+        ];
+        if insecure_port.is_some() {
+            args.push("--insecure-bind-address=127.0.0.1".into());
+        }
         std::fs::write(
             d.join("audit-policy.yaml"),
             "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n",
         )
         .unwrap();
-        let mut apiserver = Service::spawn("kube-apiserver", cmd, &d.join("apiserver.log"));
-        apiserver.wait_for_port(port, Duration::from_secs(60));
-        wait_ready(port, &mut apiserver);
+        let apiserver_command = (apiserver_bin, args);
+        let apiserver = spawn_apiserver(&apiserver_command, d, port);
 
         let ca_cert = d.join("certs/apiserver.crt");
         let kubeconfig = d.join("kubeconfig");
         write_kubeconfig(&kubeconfig, port, &ca_cert, ADMIN_TOKEN);
         let plane = ControlPlane {
             port,
+            insecure_port,
+            apiserver_command,
             kubeconfig,
             ca_cert,
             kubectl,
@@ -314,9 +330,43 @@ impl ControlPlane {
         )
     }
 
+    /// Kills the apiserver process; etcd, the data and the ports stay.
+    pub fn stop_apiserver(&mut self) {
+        self.apiserver.stop();
+    }
+
+    /// Starts the apiserver again on the same ports and etcd, and waits
+    /// until it is ready.
+    pub fn start_apiserver(&mut self) {
+        self.apiserver.stop();
+        self.apiserver = spawn_apiserver(&self.apiserver_command, self.dir.path(), self.port);
+    }
+
+    /// A kubeconfig for a client that reaches the apiserver at `server`
+    /// (e.g. a test proxy in front of the plain-HTTP port).
+    pub fn kubeconfig_at(&self, file: &str, server: &str) -> PathBuf {
+        let path = self.dir.path().join(file);
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\nusers:\n- name: test\n  user:\n    token: {ADMIN_TOKEN}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: default\ncurrent-context: test\n"
+        );
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+
     pub fn pids(&self) -> (Option<u32>, Option<u32>) {
         (self.etcd.pid(), self.apiserver.pid())
     }
+}
+
+fn spawn_apiserver(command: &(PathBuf, Vec<String>), dir: &Path, port: u16) -> Service {
+    let mut cmd = Command::new(&command.0);
+    cmd.args(&command.1);
+    // Appended, so a restart keeps the first run's log.
+    let log = dir.join("apiserver.log");
+    let mut apiserver = Service::spawn_appending("kube-apiserver", cmd, &log);
+    apiserver.wait_for_port(port, Duration::from_secs(60));
+    wait_ready(port, &mut apiserver);
+    apiserver
 }
 
 fn wait_ready(port: u16, apiserver: &mut Service) {
