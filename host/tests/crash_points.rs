@@ -379,6 +379,18 @@ fn run_case(suite: &Suite, case: &Case) -> Result<String, String> {
     let outcome = if retry.status.success() {
         let report: Value = serde_json::from_slice(&retry.stdout)
             .map_err(|e| format!("the retry printed no JSON ({e})"))?;
+        let deleted = report
+            .pointer("/recovered/deleted")
+            .and_then(Value::as_array);
+        // Only an interrupted first install has objects nobody else owns; a
+        // later operation's objects belong to the revision that ran before
+        // (the final state would hide this: the retry re-creates them).
+        if case.op != Op::Install && deleted.is_some_and(|d| !d.is_empty()) {
+            return Err(format!(
+                "{}: the recovery deleted live objects a deployed revision owns: {deleted:?}",
+                describe_retry(&report)
+            ));
+        }
         describe_retry(&report)
     } else if case.op == Op::Uninstall && stderr.contains("not found") {
         // The kill came after the uninstall's last write: nothing to retry.

@@ -85,6 +85,8 @@ struct State {
     /// The write point the process was killed at.
     killed_at: Mutex<Option<String>>,
     dead: AtomicBool,
+    /// The proxy was dropped: the accept loop ends.
+    closed: AtomicBool,
     /// Open sockets (both sides), shut down when the process is killed.
     sockets: Mutex<Vec<TcpStream>>,
 }
@@ -114,6 +116,7 @@ impl KillProxy {
             writes: Mutex::new(Vec::new()),
             killed_at: Mutex::new(None),
             dead: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             sockets: Mutex::new(Vec::new()),
         });
         let shared = state.clone();
@@ -122,6 +125,9 @@ impl KillProxy {
                 let Ok(client) = client else { continue };
                 if shared.dead.load(Ordering::SeqCst) {
                     let _ = client.shutdown(Shutdown::Both);
+                    if shared.closed.load(Ordering::SeqCst) {
+                        return;
+                    }
                     continue;
                 }
                 let state = shared.clone();
@@ -160,8 +166,11 @@ impl KillProxy {
 
 impl Drop for KillProxy {
     fn drop(&mut self) {
+        self.state.closed.store(true, Ordering::SeqCst);
         self.state.dead.store(true, Ordering::SeqCst);
         shut_all(&self.state);
+        // Wakes the accept loop so it sees `closed` and ends.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
@@ -275,6 +284,7 @@ fn serve(state: &Arc<State>, client: TcpStream) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(Debug)]
 struct Request {
     method: String,
     target: String,
