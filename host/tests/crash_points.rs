@@ -24,8 +24,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use k0rdent_test_harness::cluster::{ControlPlane, PlaneOptions};
-use k0rdent_test_harness::kill_proxy::{KillMode, KillProxy};
+use k0rdent_test_harness::cluster::ControlPlane;
+use k0rdent_test_harness::kill_proxy::{KillMode, KillProxy, Upstream};
 use serde_json::Value;
 
 #[path = "crash_points/converge.rs"]
@@ -209,17 +209,18 @@ struct Suite {
     plane: ControlPlane,
     work: tempfile::TempDir,
     chart: String,
-    upstream: SocketAddr,
+    upstream: Upstream,
 }
 
 impl Suite {
     fn start() -> Option<Self> {
-        let plane = ControlPlane::start_with(PlaneOptions {
-            insecure_port: true,
-        })?;
+        let plane = ControlPlane::start()?;
         let work = tempfile::tempdir().unwrap();
         let chart = write_chart(work.path()).display().to_string();
-        let upstream = SocketAddr::from(([127, 0, 0, 1], plane.insecure_port.unwrap()));
+        let upstream = Upstream::Tls {
+            addr: SocketAddr::from(([127, 0, 0, 1], plane.port)),
+            ca: plane.ca_cert.clone(),
+        };
         let suite = Suite {
             plane,
             work,
@@ -289,7 +290,7 @@ impl Suite {
         ns: &str,
         kill_at: Option<(usize, KillMode)>,
     ) -> (KillProxy, Output) {
-        let proxy = KillProxy::start(self.upstream, kill_at, Box::new(writes::name_write));
+        let proxy = KillProxy::start(self.upstream.clone(), kill_at, Box::new(writes::name_write));
         let kubeconfig = self
             .plane
             .kubeconfig_at(&format!("kubeconfig-proxy-{ns}"), &proxy.url());

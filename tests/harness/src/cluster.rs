@@ -30,20 +30,8 @@ const CRDS: [&str; 2] = [
     include_str!("../crds/servicetemplates.k0rdent.mirantis.com.yaml"),
 ];
 
-/// How [`ControlPlane::start_with`] starts the control plane.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PlaneOptions {
-    /// Also serve plain HTTP on a loopback port (kube-apiserver v1.20's
-    /// `--insecure-port`: no authentication, every request as an
-    /// administrator), for a test proxy that reads requests in the clear.
-    /// Off by default: every other suite talks TLS with a token.
-    pub insecure_port: bool,
-}
-
 pub struct ControlPlane {
     pub port: u16,
-    /// The plain-HTTP port, when [`PlaneOptions::insecure_port`] asked for one.
-    pub insecure_port: Option<u16>,
     pub dir: tempfile::TempDir,
     /// Kubeconfig for the administrator.
     pub kubeconfig: PathBuf,
@@ -99,11 +87,6 @@ pub fn kubectl_binary() -> Option<PathBuf> {
 impl ControlPlane {
     /// `None` (with a notice) when a part is missing outside CI.
     pub fn start() -> Option<Self> {
-        Self::start_with(PlaneOptions::default())
-    }
-
-    /// As [`Self::start`], with `options`.
-    pub fn start_with(options: PlaneOptions) -> Option<Self> {
         let apiserver_bin = apiserver_binary()?;
         let etcd_bin = require_program("etcd", "apt-get install etcd-server")?;
         let kubectl = kubectl_binary()?;
@@ -154,13 +137,12 @@ impl ControlPlane {
         std::fs::write(d.join("tokens.csv"), tokens).unwrap();
 
         let port = free_port();
-        let insecure_port = options.insecure_port.then(free_port);
-        let mut args = vec![
+        let args = vec![
             format!("--etcd-servers=http://127.0.0.1:{client}"),
             "--bind-address=127.0.0.1".into(),
             "--advertise-address=127.0.0.1".into(),
             format!("--secure-port={port}"),
-            format!("--insecure-port={}", insecure_port.unwrap_or(0)),
+            "--insecure-port=0".into(),
             format!("--cert-dir={}", d.join("certs").display()),
             format!("--token-auth-file={}", d.join("tokens.csv").display()),
             "--authorization-mode=RBAC".into(),
@@ -183,9 +165,6 @@ impl ControlPlane {
             "--audit-log-format=json".into(),
             "--audit-log-mode=blocking".into(),
         ];
-        if insecure_port.is_some() {
-            args.push("--insecure-bind-address=127.0.0.1".into());
-        }
         std::fs::write(
             d.join("audit-policy.yaml"),
             "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n",
@@ -199,7 +178,6 @@ impl ControlPlane {
         write_kubeconfig(&kubeconfig, port, &ca_cert, ADMIN_TOKEN);
         let plane = ControlPlane {
             port,
-            insecure_port,
             apiserver_command,
             kubeconfig,
             ca_cert,

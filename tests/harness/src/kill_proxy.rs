@@ -1,7 +1,10 @@
-//! An HTTP/1.1 proxy between a process under test and the apiserver's
-//! plain-HTTP port that SIGKILLs the process at one chosen write: the
-//! crash-point harness. Nothing in the product knows about it; the process
-//! just has a kubeconfig whose server is this proxy.
+//! An HTTP/1.1 proxy between a process under test and the apiserver that
+//! SIGKILLs the process at one chosen write: the crash-point harness.
+//! Nothing in the product knows about it; the process just has a kubeconfig
+//! whose server is this proxy (plain HTTP on loopback, so the proxy reads
+//! the requests), and the proxy talks TLS to the apiserver, trusting the
+//! test CA (kube-apiserver v1.20 no longer serves plain HTTP). The client's
+//! bearer token passes through: the apiserver authenticates as usual.
 //!
 //! Every request is read whole (head, then a `Content-Length` or chunked
 //! body) before it is forwarded, so requests on a keep-alive connection are
@@ -21,6 +24,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -74,8 +78,70 @@ impl WriteRequest {
 /// Names a write point, or `None` for a mutating request that is not one.
 pub type Classifier = Box<dyn Fn(&WriteRequest) -> Option<String> + Send + Sync>;
 
+/// Where the proxy forwards to.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    Plain(SocketAddr),
+    /// TLS to `addr`, trusting the PEM certificates in `ca`.
+    Tls {
+        addr: SocketAddr,
+        ca: PathBuf,
+    },
+}
+
+trait Duplex: Read + Write + Send {}
+impl<T: Read + Write + Send> Duplex for T {}
+
+/// Reads wake up this often to let the request side write: both sides share
+/// one (TLS) stream.
+const READ_SLICE: Duration = Duration::from_millis(5);
+
+impl Upstream {
+    /// The connection and its raw socket (to shut it down).
+    fn connect(&self) -> Result<(Box<dyn Duplex>, TcpStream), String> {
+        let addr = match self {
+            Upstream::Plain(a) | Upstream::Tls { addr: a, .. } => *a,
+        };
+        let mut tcp = TcpStream::connect(addr).map_err(|e| format!("connecting to {addr}: {e}"))?;
+        let raw = tcp.try_clone().map_err(|e| e.to_string())?;
+        let Upstream::Tls { ca, .. } = self else {
+            tcp.set_read_timeout(Some(READ_SLICE))
+                .map_err(|e| e.to_string())?;
+            return Ok((Box::new(tcp), raw));
+        };
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca)
+            .map_err(|e| format!("reading {}: {e}", ca.display()))?
+        {
+            roots
+                .add(cert.map_err(|e| format!("a certificate in {}: {e}", ca.display()))?)
+                .map_err(|e| e.to_string())?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let mut connection =
+            rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+        // Handshake now, blocking: later reads time out to share the stream.
+        while connection.is_handshaking() {
+            connection
+                .complete_io(&mut tcp)
+                .map_err(|e| format!("TLS handshake with {addr}: {e}"))?;
+        }
+        tcp.set_read_timeout(Some(READ_SLICE))
+            .map_err(|e| e.to_string())?;
+        Ok((Box::new(rustls::StreamOwned::new(connection, tcp)), raw))
+    }
+}
+
 struct State {
-    upstream: SocketAddr,
+    upstream: Upstream,
     classify: Classifier,
     kill_at: Option<(usize, KillMode)>,
     pid: Mutex<Option<u32>>,
@@ -97,11 +163,11 @@ pub struct KillProxy {
 }
 
 impl KillProxy {
-    /// Listens on 127.0.0.1 and forwards to `upstream` (plain HTTP). With
+    /// Listens on 127.0.0.1 (plain HTTP) and forwards to `upstream`. With
     /// `kill_at` = `(n, mode)` the process set by [`Self::target`] is killed
     /// at write point `n` (1-based).
     pub fn start(
-        upstream: SocketAddr,
+        upstream: Upstream,
         kill_at: Option<(usize, KillMode)>,
         classify: Classifier,
     ) -> Self {
@@ -210,27 +276,40 @@ fn kill(state: &State, at: &str) {
 /// Proxies one client connection: requests are parsed and forwarded by this
 /// thread, answers copied back by another.
 fn serve(state: &Arc<State>, client: TcpStream) -> Result<(), String> {
-    let upstream = TcpStream::connect(state.upstream)
-        .map_err(|e| format!("connecting to {}: {e}", state.upstream))?;
+    let (upstream, raw_upstream) = state.upstream.connect()?;
+    let upstream = Arc::new(Mutex::new(upstream));
     {
         let mut sockets = state.sockets.lock().unwrap();
         sockets.push(client.try_clone().map_err(|e| e.to_string())?);
-        sockets.push(upstream.try_clone().map_err(|e| e.to_string())?);
+        sockets.push(raw_upstream.try_clone().map_err(|e| e.to_string())?);
     }
     // Set when the request just forwarded is the `After` kill point.
     let kill_on_answer: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let answers = {
-        let (mut from, mut to) = (
-            upstream.try_clone().map_err(|e| e.to_string())?,
-            client.try_clone().map_err(|e| e.to_string())?,
-        );
+        let from = upstream.clone();
+        let mut to = client.try_clone().map_err(|e| e.to_string())?;
         let (state, pending) = (state.clone(), kill_on_answer.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
             loop {
-                let n = match from.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
+                if state.dead.load(Ordering::SeqCst) {
+                    break;
+                }
+                let read = from.lock().unwrap().read(&mut buf);
+                let n = match read {
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        // Let the request side have the stream.
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    Err(_) => break,
                 };
                 if let Some(at) = pending.lock().unwrap().take() {
                     kill(&state, &at);
@@ -244,7 +323,6 @@ fn serve(state: &Arc<State>, client: TcpStream) -> Result<(), String> {
         })
     };
     let mut reader = BufReader::new(client.try_clone().map_err(|e| e.to_string())?);
-    let mut upstream_writer = upstream;
     loop {
         let Some(request) = read_request(&mut reader)? else {
             break;
@@ -274,17 +352,44 @@ fn serve(state: &Arc<State>, client: TcpStream) -> Result<(), String> {
         if let Some(name) = kill_after {
             *kill_on_answer.lock().unwrap() = Some(name);
         }
-        if upstream_writer.write_all(&request.raw).is_err() {
+        let sent = write_fully(&mut **upstream.lock().unwrap(), &request.raw);
+        if sent.is_err() {
             break;
         }
     }
-    let _ = upstream_writer.shutdown(Shutdown::Both);
+    let _ = raw_upstream.shutdown(Shutdown::Both);
     let _ = client.shutdown(Shutdown::Both);
     let _ = answers.join();
     Ok(())
 }
 
-#[derive(Debug)]
+/// `write_all` and flush, retrying what the shared stream's read timeout
+/// may make a TLS write report.
+fn write_fully(to: &mut dyn Duplex, mut bytes: &[u8]) -> std::io::Result<()> {
+    let retry = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::Interrupted
+        )
+    };
+    while !bytes.is_empty() {
+        match to.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if retry(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match to.flush() {
+            Err(e) if retry(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
 struct Request {
     method: String,
     target: String,
