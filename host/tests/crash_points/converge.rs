@@ -146,7 +146,7 @@ pub fn check(plane: &ControlPlane, ns: &str, expect: Expect) -> Result<(), Strin
         if let Some(orphan) = live.iter().filter(ours).find(|o| !kept(o)) {
             return fail(format!("{} survived the uninstall", name_of(orphan)));
         }
-        let listed = helm(plane, &["list", "-a", "-n", ns, "-o", "json"])?;
+        let listed = helm(plane, &["list", "-n", ns, "-o", "json"])?;
         if serde_json::from_str::<Value>(&listed).ok() != Some(Value::Array(Vec::new())) {
             return fail(format!("helm list still shows: {listed}"));
         }
@@ -250,7 +250,7 @@ pub fn check(plane: &ControlPlane, ns: &str, expect: Expect) -> Result<(), Strin
     if helms != ours {
         return fail(format!("helm history says {helms:?}"));
     }
-    let list: Value = serde_json::from_str(&helm(plane, &["list", "-a", "-n", ns, "-o", "json"])?)
+    let list: Value = serde_json::from_str(&helm(plane, &["list", "-n", ns, "-o", "json"])?)
         .map_err(|e| e.to_string())?;
     let version = latest.record.version.to_string();
     match list.as_array().map(Vec::as_slice) {

@@ -264,12 +264,13 @@ fn kill(state: &State, at: &str) {
         pid.unwrap()
     };
     state.dead.store(true, Ordering::SeqCst);
+    // Recorded first: whoever reaps the process may ask right after it dies.
+    *state.killed_at.lock().unwrap() = Some(at.to_string());
     let status = Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
         .expect("running kill");
     assert!(status.success(), "kill -9 {pid} failed");
-    *state.killed_at.lock().unwrap() = Some(at.to_string());
     shut_all(state);
 }
 
