@@ -586,13 +586,13 @@ fn an_apiserver_restart_mid_install_fails_clearly_and_the_next_attempt_converges
     let mut install = suite.command(&all, None).spawn().unwrap();
     // Mid-install: the objects are applied and it waits on its post-install Job.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !suite
+    while suite
         .plane
         .kubectl_as(
             &suite.plane.kubeconfig,
             &["get", "jobs.batch", "app-wait", "-n", ns],
         )
-        .is_ok()
+        .is_err()
     {
         assert!(
             install.try_wait().unwrap().is_none(),

@@ -198,10 +198,10 @@ impl KillProxy {
                 }
                 let state = shared.clone();
                 std::thread::spawn(move || {
-                    if let Err(e) = serve(&state, client) {
-                        if !state.dead.load(Ordering::SeqCst) {
-                            eprintln!("kill proxy: {e}");
-                        }
+                    if let Err(e) = serve(&state, client)
+                        && !state.dead.load(Ordering::SeqCst)
+                    {
+                        eprintln!("kill proxy: {e}");
                     }
                 });
             }
@@ -324,29 +324,24 @@ fn serve(state: &Arc<State>, client: TcpStream) -> Result<(), String> {
         })
     };
     let mut reader = BufReader::new(client.try_clone().map_err(|e| e.to_string())?);
-    loop {
-        let Some(request) = read_request(&mut reader)? else {
-            break;
-        };
+    while let Some(request) = read_request(&mut reader)? {
         if state.dead.load(Ordering::SeqCst) {
             break;
         }
         let mut kill_after = None;
-        if let Some(write) = request.write() {
-            if let Some(name) = (state.classify)(&write) {
-                let number = {
-                    let mut writes = state.writes.lock().unwrap();
-                    writes.push(name.clone());
-                    writes.len()
-                };
-                match state.kill_at {
-                    Some((n, KillMode::Before)) if n == number => {
-                        kill(state, &name);
-                        break;
-                    }
-                    Some((n, KillMode::After)) if n == number => kill_after = Some(name),
-                    _ => {}
+        if let Some(name) = request.write().and_then(|w| (state.classify)(&w)) {
+            let number = {
+                let mut writes = state.writes.lock().unwrap();
+                writes.push(name.clone());
+                writes.len()
+            };
+            match state.kill_at {
+                Some((n, KillMode::Before)) if n == number => {
+                    kill(state, &name);
+                    break;
                 }
+                Some((n, KillMode::After)) if n == number => kill_after = Some(name),
+                _ => {}
             }
         }
         // Armed before the first byte leaves: the answer cannot come earlier.
@@ -391,6 +386,7 @@ fn write_fully(to: &mut dyn Duplex, mut bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+#[derive(Debug)]
 struct Request {
     method: String,
     target: String,
