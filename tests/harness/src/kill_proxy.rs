@@ -263,7 +263,6 @@ fn kill(state: &State, at: &str) {
         }
         pid.unwrap()
     };
-    state.dead.store(true, Ordering::SeqCst);
     // Recorded first: whoever reaps the process may ask right after it dies.
     *state.killed_at.lock().unwrap() = Some(at.to_string());
     let status = Command::new("kill")
@@ -271,6 +270,9 @@ fn kill(state: &State, at: &str) {
         .status()
         .expect("running kill");
     assert!(status.success(), "kill -9 {pid} failed");
+    // Only now: connections close once the process cannot see them close
+    // (else it could fail on a dropped connection before the signal lands).
+    state.dead.store(true, Ordering::SeqCst);
     shut_all(state);
 }
 
