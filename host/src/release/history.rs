@@ -162,6 +162,22 @@ pub fn upgrade_should_install<T: Revision>(history: &[T]) -> bool {
     latest(history).is_none_or(|r| r.status() == Some(Status::Uninstalled))
 }
 
+/// The revision an interrupted operation's recovery rolls back to: the
+/// newest one below `stuck` that is `deployed` or `superseded`. An upgrade
+/// or rollback marks the previous revision superseded *before* its own
+/// becomes deployed, so a process that dies in between leaves no deployed
+/// revision at all; the superseded one is still what runs, and removing the
+/// stuck revision's objects (as for a first install) would delete objects
+/// that revision owns. `None` only when no revision below ever deployed
+/// (a first install, or one after a kept uninstall or failed installs).
+pub fn recovery_target<T: Revision>(history: &[T], stuck: u32) -> Option<&T> {
+    history
+        .iter()
+        .filter(|r| r.revision() < stuck)
+        .filter(|r| matches!(r.status(), Some(Status::Deployed | Status::Superseded)))
+        .max_by_key(|r| r.revision())
+}
+
 /// Revisions currently `deployed`; a rollback marks all of them superseded.
 pub fn deployed_revisions<T: Revision>(history: &[T]) -> Vec<u32> {
     let mut revisions: Vec<u32> = history
@@ -280,6 +296,43 @@ mod tests {
         assert!(!upgrade_should_install(&twelve_in_api_order(
             Status::Deployed
         )));
+    }
+
+    #[test]
+    fn recovery_rolls_back_to_the_newest_revision_that_ran() {
+        use Status::*;
+        let target = |h: &[Rev], stuck| recovery_target(h, stuck).map(|r| r.1);
+        // Killed between "previous superseded" and "new deployed": no
+        // deployed revision is left, the superseded one still runs.
+        let h = [
+            Rev("r", 1, Superseded),
+            Rev("r", 2, Superseded),
+            Rev("r", 3, PendingUpgrade),
+        ];
+        assert_eq!(target(&h, 3), Some(2));
+        let h = [Rev("r", 1, Superseded), Rev("r", 2, PendingRollback)];
+        assert_eq!(target(&h, 2), Some(1));
+        // The deployed one wins over older superseded ones, failed ones never count.
+        let h = [
+            Rev("r", 1, Superseded),
+            Rev("r", 2, Deployed),
+            Rev("r", 3, Failed),
+            Rev("r", 4, PendingUpgrade),
+        ];
+        assert_eq!(target(&h, 4), Some(2));
+        // An uninstall's lock copies the latest revision as the next one.
+        let h = [Rev("r", 1, Deployed), Rev("r", 2, Uninstalling)];
+        assert_eq!(target(&h, 2), Some(1));
+        // A first install, after a kept uninstall, or after failed installs:
+        // nothing to roll back to.
+        assert_eq!(target(&[Rev("r", 1, PendingInstall)], 1), None);
+        let h = [Rev("r", 1, Uninstalled), Rev("r", 2, PendingInstall)];
+        assert_eq!(target(&h, 2), None);
+        let h = [Rev("r", 1, Failed), Rev("r", 2, PendingUpgrade)];
+        assert_eq!(target(&h, 2), None);
+        // Only revisions below the stuck one.
+        let h = [Rev("r", 1, Deployed), Rev("r", 2, PendingUpgrade)];
+        assert_eq!(target(&h, 1), None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use codec::{
 pub use history::{
     DEFAULT_MAX_HISTORY, HistoryError, Revision, UpgradeBase, check_install_name_free,
     deployed_revisions, latest, latest_deployed, latest_per_release, next_revision,
-    revisions_to_prune, sort_by_revision, upgrade_base, upgrade_should_install,
+    recovery_target, revisions_to_prune, sort_by_revision, upgrade_base, upgrade_should_install,
 };
 pub use record::{
     ApplyMethod, ChartDependency, ChartFileRecord, ChartLock, ChartMaintainer, ChartMetadataRecord,

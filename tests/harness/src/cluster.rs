@@ -38,6 +38,8 @@ pub struct ControlPlane {
     /// CA bundle that signs the apiserver's serving certificate.
     pub ca_cert: PathBuf,
     kubectl: PathBuf,
+    /// The apiserver's program and arguments, to start it again.
+    apiserver_command: (PathBuf, Vec<String>),
     // Field order is drop order: stop the apiserver before etcd.
     apiserver: Service,
     etcd: Service,
@@ -135,56 +137,48 @@ impl ControlPlane {
         std::fs::write(d.join("tokens.csv"), tokens).unwrap();
 
         let port = free_port();
-        let mut cmd = Command::new(apiserver_bin);
-        cmd.arg(format!("--etcd-servers=http://127.0.0.1:{client}"))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--advertise-address=127.0.0.1")
-            .arg(format!("--secure-port={port}"))
-            .arg("--insecure-port=0")
-            .arg(format!("--cert-dir={}", d.join("certs").display()))
-            .arg(format!(
-                "--token-auth-file={}",
-                d.join("tokens.csv").display()
-            ))
-            .arg("--authorization-mode=RBAC")
-            .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-            .arg(format!(
-                "--service-account-key-file={}",
-                d.join("sa.pub").display()
-            ))
-            .arg(format!(
+        let args = vec![
+            format!("--etcd-servers=http://127.0.0.1:{client}"),
+            "--bind-address=127.0.0.1".into(),
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={port}"),
+            "--insecure-port=0".into(),
+            format!("--cert-dir={}", d.join("certs").display()),
+            format!("--token-auth-file={}", d.join("tokens.csv").display()),
+            "--authorization-mode=RBAC".into(),
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+            format!("--service-account-key-file={}", d.join("sa.pub").display()),
+            format!(
                 "--service-account-signing-key-file={}",
                 d.join("sa.key").display()
-            ))
-            .arg("--service-cluster-ip-range=10.0.0.0/24")
-            .arg("--disable-admission-plugins=ServiceAccount")
-            .arg("--allow-privileged=true")
+            ),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            "--disable-admission-plugins=ServiceAccount".into(),
+            "--allow-privileged=true".into(),
             // Every request, with who made it and with what user agent: the
             // benchmarks count API requests per client from this log.
-            .arg(format!(
+            format!(
                 "--audit-policy-file={}",
                 d.join("audit-policy.yaml").display()
-            ))
-            .arg(format!(
-                "--audit-log-path={}",
-                d.join("audit.log").display()
-            ))
-            .arg("--audit-log-format=json")
-            .arg("--audit-log-mode=blocking");
+            ),
+            format!("--audit-log-path={}", d.join("audit.log").display()),
+            "--audit-log-format=json".into(),
+            "--audit-log-mode=blocking".into(),
+        ];
         std::fs::write(
             d.join("audit-policy.yaml"),
             "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n",
         )
         .unwrap();
-        let mut apiserver = Service::spawn("kube-apiserver", cmd, &d.join("apiserver.log"));
-        apiserver.wait_for_port(port, Duration::from_secs(60));
-        wait_ready(port, &mut apiserver);
+        let apiserver_command = (apiserver_bin, args);
+        let apiserver = spawn_apiserver(&apiserver_command, d, port);
 
         let ca_cert = d.join("certs/apiserver.crt");
         let kubeconfig = d.join("kubeconfig");
         write_kubeconfig(&kubeconfig, port, &ca_cert, ADMIN_TOKEN);
         let plane = ControlPlane {
             port,
+            apiserver_command,
             kubeconfig,
             ca_cert,
             kubectl,
@@ -314,9 +308,43 @@ impl ControlPlane {
         )
     }
 
+    /// Kills the apiserver process; etcd, the data and the ports stay.
+    pub fn stop_apiserver(&mut self) {
+        self.apiserver.stop();
+    }
+
+    /// Starts the apiserver again on the same ports and etcd, and waits
+    /// until it is ready.
+    pub fn start_apiserver(&mut self) {
+        self.apiserver.stop();
+        self.apiserver = spawn_apiserver(&self.apiserver_command, self.dir.path(), self.port);
+    }
+
+    /// A kubeconfig for a client that reaches the apiserver at `server`
+    /// (e.g. a test proxy in front of the plain-HTTP port).
+    pub fn kubeconfig_at(&self, file: &str, server: &str) -> PathBuf {
+        let path = self.dir.path().join(file);
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\nusers:\n- name: test\n  user:\n    token: {ADMIN_TOKEN}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: default\ncurrent-context: test\n"
+        );
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+
     pub fn pids(&self) -> (Option<u32>, Option<u32>) {
         (self.etcd.pid(), self.apiserver.pid())
     }
+}
+
+fn spawn_apiserver(command: &(PathBuf, Vec<String>), dir: &Path, port: u16) -> Service {
+    let mut cmd = Command::new(&command.0);
+    cmd.args(&command.1);
+    // Appended, so a restart keeps the first run's log.
+    let log = dir.join("apiserver.log");
+    let mut apiserver = Service::spawn_appending("kube-apiserver", cmd, &log);
+    apiserver.wait_for_port(port, Duration::from_secs(60));
+    wait_ready(port, &mut apiserver);
+    apiserver
 }
 
 fn wait_ready(port: u16, apiserver: &mut Service) {

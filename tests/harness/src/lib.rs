@@ -9,6 +9,7 @@ pub mod charts;
 pub mod cluster;
 pub mod controllers;
 pub mod http;
+pub mod kill_proxy;
 pub mod process;
 pub mod registry;
 pub mod tls;

@@ -38,8 +38,22 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Self {
+    pub fn spawn(name: &str, command: Command, log: &Path) -> Self {
         let out = std::fs::File::create(log).expect("creating a service log");
+        Self::spawn_logging(name, command, log, out)
+    }
+
+    /// As [`Self::spawn`], appending to `log` instead of replacing it.
+    pub fn spawn_appending(name: &str, command: Command, log: &Path) -> Self {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("opening a service log");
+        Self::spawn_logging(name, command, log, out)
+    }
+
+    fn spawn_logging(name: &str, mut command: Command, log: &Path, out: std::fs::File) -> Self {
         let err = out.try_clone().expect("cloning the log handle");
         let child = command
             .stdin(Stdio::null())

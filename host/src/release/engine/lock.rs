@@ -38,7 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{ObjectKey, check_ownership, has_keep_policy};
 use crate::quote::quote;
-use crate::release::{ReleaseRecord, Revision, Status, StoredRelease, latest, secret_name};
+use crate::release::{
+    ReleaseRecord, Revision, Status, StoredRelease, latest, recovery_target, secret_name,
+};
 
 use super::control::{Control, Step};
 use super::documents::{parse_manifest_text, sort_for_install};
@@ -396,8 +398,10 @@ impl<'a> ReleaseEngine<'a> {
 
     /// Helm users' remediation, done for them: the stuck latest revision is
     /// taken over (a conditional write, so two recoverers cannot both
-    /// proceed) and marked failed, then the release is rolled back to its
-    /// last deployed revision, or a first install's objects are removed.
+    /// proceed) and marked failed, then the release is rolled back to the
+    /// newest revision that ran (deployed, or superseded by the stuck
+    /// operation just before it died: see `recovery_target`), or, when none
+    /// ever ran, a first install's objects are removed.
     async fn recover(
         &self,
         release: &str,
@@ -476,11 +480,7 @@ impl<'a> ReleaseEngine<'a> {
             ),
         );
         let held = HeldLock::new(store, &record, labels, lease, version);
-        let deployed = history
-            .iter()
-            .rev()
-            .filter(|r| r.revision() < stuck.revision())
-            .find(|r| r.status() == Some(Status::Deployed));
+        let deployed = recovery_target(history, stuck.revision());
         let mut recovered = Recovered {
             revision: stuck.revision(),
             status: was,
