@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::Caller;
 use super::context::Context;
-use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
+use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use super::scope::{Progress, check_release_name, engine_options, scope};
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
@@ -198,11 +198,25 @@ pub async fn install(
             crate::quote::quote(&args.version)
         ),
     );
-    let prepared = prepare_app(context, &args.app, &args.template, &args.version).await?;
+    let prepared = prepare_app(
+        context.kgst_sources(),
+        &args.app,
+        &args.template,
+        &args.version,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    // Every namespace's values before any write: a validator that refuses
+    // one refuses the call, not half of it.
+    let namespaces = namespaces
+        .into_iter()
+        .map(|ns| prepared.values(&ns).map(|values| (ns, values)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     let release = args.template.clone();
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
-        for ns in &namespaces {
+        for (ns, values) in &namespaces {
             let mut result = dry_run(context, &prepared, &release, ns)?;
             let plan = ops::plan(
                 &cluster,
@@ -211,7 +225,7 @@ pub async fn install(
                 &prepared.kgst,
                 &release,
                 ns,
-                prepared.values.clone(),
+                values.clone(),
                 InstallMode::UpgradeInstall,
                 control,
             )
@@ -232,7 +246,7 @@ pub async fn install(
         let options = &options;
         let release = &release;
         let mut results: Vec<NamespaceResult> = futures::stream::iter(namespaces)
-            .map(|ns| async move {
+            .map(|(ns, values)| async move {
                 let report = ops::install(
                     cluster,
                     &context.plugins,
@@ -240,7 +254,7 @@ pub async fn install(
                     &prepared.kgst,
                     release,
                     &ns,
-                    prepared.values.clone(),
+                    values,
                     InstallMode::UpgradeInstall,
                     control,
                 )
@@ -281,7 +295,9 @@ fn dry_run(
     release: &str,
     namespace: &str,
 ) -> Result<NamespaceResult, String> {
-    let rendered = super::render_tool::render_prepared(context, prepared, release, namespace)?;
+    let rendered = prepared
+        .render(&context.plugins, release, namespace)
+        .map_err(|e| e.to_string())?;
     let mut hooks = Vec::new();
     let mut objects = Vec::new();
     for m in &rendered.manifests {
