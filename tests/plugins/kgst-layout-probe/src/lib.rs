@@ -51,7 +51,11 @@ mod tests {
     #[test]
     fn adds_its_prefix_to_the_2x_values() {
         let (intent, chart) = sample_intent("2.0.2", "oci://ghcr.io/k0rdent/catalog/charts");
-        let values = Probe::values_for_intent(intent, chart).unwrap();
-        assert_eq!(values, r#"{"chart":"minio:14.1.2","prefix":"probe-"}"#);
+        let values: serde_json::Value =
+            serde_json::from_str(&Probe::values_for_intent(intent, chart).unwrap()).unwrap();
+        assert_eq!(
+            values,
+            serde_json::json!({"chart": "minio:14.1.2", "prefix": "probe-"})
+        );
     }
 }
