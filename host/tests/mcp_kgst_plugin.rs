@@ -13,6 +13,27 @@ mod support;
 use support::{BIN, McpFixture, RawStdio, kgst_dir};
 
 const RENDER: &str = "k0rdent.mgmt.serviceTemplates.render";
+const INSTALL: &str = "k0rdent.mgmt.serviceTemplates.install_from_catalog";
+
+/// An apiserver address where nothing listens.
+const UNREACHABLE_KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+clusters:
+- name: nowhere
+  cluster:
+    server: https://127.0.0.1:1
+    insecure-skip-tls-verify: true
+users:
+- name: nobody
+  user:
+    token: not-a-real-token
+contexts:
+- name: nowhere
+  context:
+    cluster: nowhere
+    user: nobody
+current-context: nowhere
+";
 
 fn test_plugin_dir() -> PathBuf {
     PathBuf::from(env!("K0RDENT_MCP_TEST_PLUGIN_DIR"))
@@ -128,7 +149,18 @@ async fn a_validator_built_against_0_2_loads_but_catalog_installs_are_refused() 
     };
     let legacy = plugin_dir("legacy-kgst-validator");
     let legacy_dir = legacy.path().to_str().unwrap();
-    let mut server = serve(&fixture, &["--plugin-dir", legacy_dir]);
+    // A cluster nobody listens at: the refusal must come before any request to it.
+    let kubeconfig = fixture.work.path().join("unreachable-kubeconfig");
+    std::fs::write(&kubeconfig, UNREACHABLE_KUBECONFIG).unwrap();
+    let mut server = serve(
+        &fixture,
+        &[
+            "--plugin-dir",
+            legacy_dir,
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ],
+    );
 
     let listed = call(&mut server, "k0rdent.plugins.list", json!({}));
     let entry = listed["structuredContent"]["plugins"]
@@ -142,16 +174,22 @@ async fn a_validator_built_against_0_2_loads_but_catalog_installs_are_refused() 
 
     // It is the validator for kgst 2.x now, and it cannot build values: the
     // host refuses rather than falling back to a layout of its own.
-    let refused = render_minio(&mut server);
-    assert_eq!(refused["isError"], true, "{refused}");
-    let text = refused["content"][0]["text"].as_str().unwrap();
-    for needed in [
-        "validator legacy-kgst-validator was built against k0rdent:chart@0.2.0",
-        "no values-for-intent",
-        "fix: rebuild legacy-kgst-validator against k0rdent:chart@0.3.0",
-        "Migrating from 0.2",
-    ] {
-        assert!(text.contains(needed), "{needed:?} missing from: {text}");
+    let install = call(
+        &mut server,
+        INSTALL,
+        json!({"app": "minio", "template": "minio", "version": "14.1.2", "namespace": "kcm-system"}),
+    );
+    for refused in [render_minio(&mut server), install] {
+        assert_eq!(refused["isError"], true, "{refused}");
+        let text = refused["content"][0]["text"].as_str().unwrap();
+        for needed in [
+            "validator legacy-kgst-validator was built against k0rdent:chart@0.2.0",
+            "no values-for-intent",
+            "fix: rebuild legacy-kgst-validator against k0rdent:chart@0.3.0",
+            "Migrating from 0.2",
+        ] {
+            assert!(text.contains(needed), "{needed:?} missing from: {text}");
+        }
     }
     drop(server);
 
