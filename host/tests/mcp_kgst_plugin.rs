@@ -222,4 +222,3 @@ async fn a_validator_built_against_0_2_loads_but_catalog_installs_are_refused() 
         "{stderr}"
     );
 }
-

@@ -89,8 +89,14 @@ mod tests {
     #[test]
     fn the_catalog_repository_needs_only_the_chart() {
         let expected = json!({"chart": "minio:14.1.2"});
-        assert_eq!(values(Layout::RepoSpec, "2.0.2", DEFAULT_REPOSITORY), expected);
-        assert_eq!(values(Layout::RepoUrl, "1.2.0", DEFAULT_REPOSITORY), expected);
+        assert_eq!(
+            values(Layout::RepoSpec, "2.0.2", DEFAULT_REPOSITORY),
+            expected
+        );
+        assert_eq!(
+            values(Layout::RepoUrl, "1.2.0", DEFAULT_REPOSITORY),
+            expected
+        );
     }
 
     #[test]
@@ -110,26 +116,49 @@ mod tests {
     #[test]
     fn kgst_0_is_refused_with_the_fix() {
         for repository in [DEFAULT_REPOSITORY, "oci://r.example/c"] {
-            let err =
-                values_for_intent(Layout::HelmCharts, &intent(repository), "kgst", "0.2.0")
-                    .unwrap_err();
+            let err = values_for_intent(Layout::HelmCharts, &intent(repository), "kgst", "0.2.0")
+                .unwrap_err();
             assert_eq!(err.len(), 1);
             assert!(
-                err[0].message.contains("kgst 0.2.0 predates the `chart` value"),
+                err[0]
+                    .message
+                    .contains("kgst 0.2.0 predates the `chart` value"),
                 "{}",
                 err[0].message
             );
-            assert!(err[0].hint.contains("--kgst-version 2.0.2"), "{}", err[0].hint);
+            assert!(
+                err[0].hint.contains("--kgst-version 2.0.2"),
+                "{}",
+                err[0].hint
+            );
         }
     }
 
     #[test]
     fn a_kgst_version_of_another_layout_is_refused() {
-        let err = values_for_intent(Layout::RepoSpec, &intent(DEFAULT_REPOSITORY), "kgst", "1.2.0")
-            .unwrap_err();
-        assert!(err[0].message.contains("kgst >=2.0.0, <3.0.0"), "{}", err[0].message);
-        let err = values_for_intent(Layout::RepoSpec, &intent(DEFAULT_REPOSITORY), "other", "2.0.2")
-            .unwrap_err();
-        assert!(err[0].message.contains("not other 2.0.2"), "{}", err[0].message);
+        let err = values_for_intent(
+            Layout::RepoSpec,
+            &intent(DEFAULT_REPOSITORY),
+            "kgst",
+            "1.2.0",
+        )
+        .unwrap_err();
+        assert!(
+            err[0].message.contains("kgst >=2.0.0, <3.0.0"),
+            "{}",
+            err[0].message
+        );
+        let err = values_for_intent(
+            Layout::RepoSpec,
+            &intent(DEFAULT_REPOSITORY),
+            "other",
+            "2.0.2",
+        )
+        .unwrap_err();
+        assert!(
+            err[0].message.contains("not other 2.0.2"),
+            "{}",
+            err[0].message
+        );
     }
 }

@@ -53,11 +53,19 @@ mod tests {
         let hook = "apiVersion: v1\nkind: Job\nmetadata:\n  name: verify\n  annotations:\n    helm.sh/hook: pre-install\n";
         let object = describe("kgst/templates/job.yaml", hook, "kcm-system");
         assert_eq!(
-            (object.kind.as_str(), object.name.as_str(), object.namespace.as_str()),
+            (
+                object.kind.as_str(),
+                object.name.as_str(),
+                object.namespace.as_str()
+            ),
             ("Job", "verify", "kcm-system")
         );
         assert_eq!(object.hook.as_deref(), Some("pre-install"));
-        let placed = describe("s", "kind: A\nmetadata:\n  namespace: other\n", "kcm-system");
+        let placed = describe(
+            "s",
+            "kind: A\nmetadata:\n  namespace: other\n",
+            "kcm-system",
+        );
         assert_eq!(placed.namespace, "other");
         assert!(placed.hook.is_none() && placed.name.is_empty());
         assert!(describe("s", "{not yaml", "ns").kind.is_empty());

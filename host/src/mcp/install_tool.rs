@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::access::Caller;
 use super::context::Context;
-use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use super::scope::{Progress, check_release_name, engine_options, scope};
+use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
@@ -364,7 +364,9 @@ mod tests {
     #[test]
     fn status_words_match_their_json() {
         use InstallStatus::*;
-        for status in [Created, Updated, Unchanged, RolledBack, Failed, DryRun, Mixed] {
+        for status in [
+            Created, Updated, Unchanged, RolledBack, Failed, DryRun, Mixed,
+        ] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
     }

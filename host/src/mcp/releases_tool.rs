@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::context::Context;
-use crate::kgst::prepare_app;
 use super::scope::{
     check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
+use crate::kgst::prepare_app;
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{
     ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,

@@ -28,7 +28,11 @@ mod tests {
     fn catalog_installs_are_refused_with_the_fix() {
         let (intent, chart) = sample_intent("0.2.0", "oci://ghcr.io/k0rdent/catalog/charts");
         let err = KgstValidator::values_for_intent(intent, chart).unwrap_err();
-        assert!(err[0].message.contains("predates the `chart` value"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("predates the `chart` value"),
+            "{}",
+            err[0].message
+        );
         assert!(err[0].hint.contains("--kgst-version"), "{}", err[0].hint);
     }
 }

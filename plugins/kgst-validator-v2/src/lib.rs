@@ -34,6 +34,9 @@ mod tests {
         let (intent, chart) = sample_intent("2.0.2", "oci://r.example/c");
         let out = KgstValidator::values_for_intent(intent, chart).unwrap();
         let out: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(out["repo"]["spec"], serde_json::json!({"url": "oci://r.example/c", "type": "oci"}));
+        assert_eq!(
+            out["repo"]["spec"],
+            serde_json::json!({"url": "oci://r.example/c", "type": "oci"})
+        );
     }
 }

@@ -30,8 +30,7 @@ impl Guest for Probe {
         intent: InstallIntent,
         chart: ChartMetadata,
     ) -> Result<String, Vec<WitViolation>> {
-        let values =
-            kgst_validator::component::values_for_intent(intent, chart, Layout::RepoSpec)?;
+        let values = kgst_validator::component::values_for_intent(intent, chart, Layout::RepoSpec)?;
         let mut values: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&values).expect("the library answers a JSON object");
         values.insert("prefix".into(), PREFIX.into());
