@@ -11,6 +11,7 @@ pub mod cli_template;
 pub mod cluster;
 pub mod config;
 pub mod error_chain;
+pub mod kgst;
 pub mod mcp;
 pub mod names;
 pub mod oci;

@@ -105,7 +105,9 @@ pub enum RenderFailure {
     Entropy(String),
 }
 
-fn format_violations(violations: &[Violation]) -> String {
+/// Violations as the `template` command prints them: one `- path: message` and
+/// its `fix:` each.
+pub fn format_violations(violations: &[Violation]) -> String {
     violations
         .iter()
         .map(|v| {

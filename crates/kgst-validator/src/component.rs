@@ -1,5 +1,6 @@
-//! The WIT side: bindings for the `validator` world and the macro each
-//! component crate uses to export one [`Layout`](crate::Layout).
+//! The WIT side: bindings for the `validator` world (`validate` and
+//! `values-for-intent`) and the macro each component crate uses to export one
+//! [`Layout`](crate::Layout).
 //!
 //! The bindings are generated here once, with a public export macro, so a
 //! component crate is a single line and cannot drift from the others.
@@ -12,10 +13,12 @@ wit_bindgen::generate!({
     default_bindings_module: "kgst_validator::component",
 });
 
-pub use exports::k0rdent::chart::validate::{Guest, ValidateInput, Violation as WitViolation};
+pub use exports::k0rdent::chart::validate::{
+    ChartMetadata, Guest, InstallIntent, ValidateInput, Violation as WitViolation,
+};
 pub use k0rdent::chart::types::PluginInfo;
 
-use crate::{Layout, Request};
+use crate::{Intent, Layout, Request, Violation};
 
 /// `info()` of a component: its crate name and version (the host compares them
 /// with the manifest it built) and the charts its layout handles.
@@ -41,7 +44,34 @@ pub fn validate(input: ValidateInput, layout: Layout) -> Result<String, Vec<WitV
         values_json: input.values_json,
         api_versions: input.capabilities.api_versions,
     };
-    match crate::validate(layout, &request) {
+    answer(crate::validate(layout, &request))
+}
+
+/// `values-for-intent()` of a component, in WIT types.
+pub fn values_for_intent(
+    intent: InstallIntent,
+    chart: ChartMetadata,
+    layout: Layout,
+) -> Result<String, Vec<WitViolation>> {
+    let intent = Intent {
+        app: intent.app,
+        chart: intent.chart,
+        version: intent.version,
+        repository: intent.repository,
+        namespace: intent.namespace,
+    };
+    answer(crate::values_for_intent(
+        layout,
+        &intent,
+        &chart.name,
+        &chart.version,
+    ))
+}
+
+fn answer(
+    result: Result<serde_json::Map<String, serde_json::Value>, Vec<Violation>>,
+) -> Result<String, Vec<WitViolation>> {
+    match result {
         Ok(values) => Ok(serde_json::Value::Object(values).to_string()),
         Err(violations) => Err(violations
             .into_iter()
@@ -52,6 +82,21 @@ pub fn validate(input: ValidateInput, layout: Layout) -> Result<String, Vec<WitV
             })
             .collect()),
     }
+}
+
+/// An intent to install minio 14.1.2 from `repository` into `kcm-system`,
+/// with kgst `version`; the component crates' tests build on it.
+pub fn sample_intent(version: &str, repository: &str) -> (InstallIntent, ChartMetadata) {
+    (
+        InstallIntent {
+            app: "minio".into(),
+            chart: "minio".into(),
+            version: "14.1.2".into(),
+            repository: repository.into(),
+            namespace: "kcm-system".into(),
+        },
+        sample_input(version, "{}").chart,
+    )
 }
 
 /// A validation request for kgst `version` with capabilities serving
@@ -93,6 +138,13 @@ macro_rules! export_layout {
             ) -> Result<String, Vec<$crate::component::WitViolation>> {
                 $crate::component::validate(input, $layout)
             }
+
+            fn values_for_intent(
+                intent: $crate::component::InstallIntent,
+                chart: $crate::component::ChartMetadata,
+            ) -> Result<String, Vec<$crate::component::WitViolation>> {
+                $crate::component::values_for_intent(intent, chart, $layout)
+            }
         }
 
         // Only wasm exports the canonical-ABI symbols: their names (`k0rdent:chart/…`)
@@ -124,6 +176,9 @@ macro_rules! export_layout {
                     .find(|v| !v.starts_with(own_major))
                     .unwrap();
                 let err = KgstValidator::validate(sample_input(other, "{}")).unwrap_err();
+                assert!(err[0].message.contains(&info.charts[0]), "{}", err[0].message);
+                let (intent, chart) = $crate::component::sample_intent(other, "oci://r.example/c");
+                let err = KgstValidator::values_for_intent(intent, chart).unwrap_err();
                 assert!(err[0].message.contains(&info.charts[0]), "{}", err[0].message);
             }
         }

@@ -5,11 +5,16 @@
 //! with the user values, the chart's `values.schema.json` (worded like Helm
 //! v4), and the kgst contract of the layout. It reports every violation at
 //! once; on success it returns the effective values.
+//!
+//! [`intent::values_for_intent`] builds the values a catalog install passes to
+//! [`validate`]: the kgst layout lives here, not in the host.
 
 pub mod coalesce;
 pub mod component;
+pub mod intent;
 pub mod layout;
 pub mod names;
+pub mod repo_name;
 pub mod schema;
 pub mod shared_rules;
 pub mod violation;
@@ -17,6 +22,7 @@ pub use helm_yaml as yaml;
 
 use serde_json::{Map, Value};
 
+pub use intent::{Intent, values_for_intent};
 pub use layout::Layout;
 pub use violation::{ValuePath, Violation};
 
@@ -40,19 +46,8 @@ pub struct Request {
 /// values (defaults coalesced with user values) as a JSON object.
 pub fn validate(layout: Layout, request: &Request) -> Result<Map<String, Value>, Vec<Violation>> {
     let root = ValuePath::root();
-    if request.chart_name != "kgst"
-        || Layout::for_chart_version(&request.chart_version) != Some(layout)
-    {
-        return Err(vec![Violation::new(
-            &root,
-            format!(
-                "this validator handles {}, not {} {}",
-                layout.chart_patterns().join("; "),
-                request.chart_name,
-                request.chart_version
-            ),
-            "the host picked the wrong plugin; pick one whose info().charts matches the chart",
-        )]);
+    if let Some(wrong) = wrong_chart(layout, &request.chart_name, &request.chart_version) {
+        return Err(vec![wrong]);
     }
     let user = match serde_json::from_str::<Value>(&request.values_json) {
         Ok(Value::Object(map)) => map,
@@ -128,6 +123,21 @@ pub fn validate(layout: Layout, request: &Request) -> Result<Map<String, Value>,
         (true, Value::Object(map)) => Ok(map),
         _ => Err(violations),
     }
+}
+
+/// Why `layout` cannot serve chart `name` `version`, if it cannot.
+pub(crate) fn wrong_chart(layout: Layout, name: &str, version: &str) -> Option<Violation> {
+    if name == "kgst" && Layout::for_chart_version(version) == Some(layout) {
+        return None;
+    }
+    Some(Violation::new(
+        &ValuePath::root(),
+        format!(
+            "this validator handles {}, not {name} {version}",
+            layout.chart_patterns().join("; "),
+        ),
+        "the host picked the wrong plugin; pick one whose info().charts matches the chart",
+    ))
 }
 
 pub use helm_yaml::json_kind;

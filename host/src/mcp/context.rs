@@ -108,6 +108,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// What the kgst module reads a catalog install from.
+    pub fn kgst_sources(&self) -> crate::kgst::Sources<'_> {
+        crate::kgst::Sources {
+            catalog: &self.catalog,
+            charts: &self.charts,
+            kgst: &self.kgst,
+            plugins: &self.plugins,
+        }
+    }
+
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Arc<Self>> {
         let access = super::access::Access::from_args(&args.access)?;
         if access.mode == super::access::AuthMode::OidcRequired && args.http.listen.is_none() {

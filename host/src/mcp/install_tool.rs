@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::access::Caller;
 use super::context::Context;
-use super::render_tool::{KgstInfo, PreparedApp, describe, prepare_app};
 use super::scope::{Progress, check_release_name, engine_options, scope};
+use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
@@ -49,8 +49,9 @@ pub struct InstallArgs {
 pub struct InstallResult {
     /// Every object written, `<namespace>/<Kind>/<name>`, hooks included, in order.
     pub applied: Vec<String>,
-    /// `created`, `updated`, `unchanged`, or `mixed` (namespaces differ, or some failed).
-    pub status: String,
+    /// `created`, `updated`, `unchanged` or `dry-run` when every namespace agrees, else `mixed`
+    /// (namespaces differ, or some failed).
+    pub status: InstallStatus,
     /// `<template>:<version>`, kgst's `chart` value.
     pub chart: String,
     pub kgst: KgstInfo,
@@ -65,7 +66,7 @@ pub struct NamespaceResult {
     pub release: String,
     /// `created`, `updated`, `unchanged`, `rolled-back` (a failed upgrade was undone),
     /// `failed`, or `dry-run`.
-    pub status: String,
+    pub status: InstallStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<u32>,
     /// The release record's status (`deployed`, `failed`, …).
@@ -99,12 +100,41 @@ pub struct ServiceTemplateState {
     pub note: Option<String>,
 }
 
-fn status_of(report: &ReleaseReport) -> &'static str {
+/// What an install did, in one namespace or over all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstallStatus {
+    Created,
+    Updated,
+    Unchanged,
+    RolledBack,
+    Failed,
+    DryRun,
+    /// Overall only: the namespaces differ, or some failed.
+    Mixed,
+}
+
+impl InstallStatus {
+    /// The word the result carries, for progress messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallStatus::Created => "created",
+            InstallStatus::Updated => "updated",
+            InstallStatus::Unchanged => "unchanged",
+            InstallStatus::RolledBack => "rolled-back",
+            InstallStatus::Failed => "failed",
+            InstallStatus::DryRun => "dry-run",
+            InstallStatus::Mixed => "mixed",
+        }
+    }
+}
+
+fn status_of(report: &ReleaseReport) -> InstallStatus {
     match report.action.as_str() {
-        "installed" => "created",
-        "upgraded" => "updated",
-        "rolled-back" => "rolled-back",
-        _ => "unchanged",
+        "installed" => InstallStatus::Created,
+        "upgraded" => InstallStatus::Updated,
+        "rolled-back" => InstallStatus::RolledBack,
+        _ => InstallStatus::Unchanged,
     }
 }
 
@@ -120,7 +150,7 @@ fn success(report: ReleaseReport) -> NamespaceResult {
         });
     NamespaceResult {
         namespace: report.namespace.clone(),
-        status: status_of(&report).to_string(),
+        status: status_of(&report),
         release: report.release,
         revision: Some(report.revision),
         release_status: Some(report.status),
@@ -136,13 +166,13 @@ fn success(report: ReleaseReport) -> NamespaceResult {
 
 fn failure(namespace: &str, release: &str, error: &EngineError) -> NamespaceResult {
     let status = match error {
-        EngineError::RolledBack { .. } => "rolled-back",
-        _ => "failed",
+        EngineError::RolledBack { .. } => InstallStatus::RolledBack,
+        _ => InstallStatus::Failed,
     };
     NamespaceResult {
         namespace: namespace.to_string(),
         release: release.to_string(),
-        status: status.to_string(),
+        status,
         revision: None,
         release_status: None,
         applied: Vec::new(),
@@ -156,17 +186,15 @@ fn failure(namespace: &str, release: &str, error: &EngineError) -> NamespaceResu
 }
 
 /// `created`/`updated`/`unchanged` when every namespace agrees, else `mixed`.
-fn overall(results: &[NamespaceResult]) -> String {
-    let first = results
-        .first()
-        .map(|r| r.status.as_str())
-        .unwrap_or("unchanged");
+fn overall(results: &[NamespaceResult]) -> InstallStatus {
+    use InstallStatus::*;
+    let first = results.first().map_or(Unchanged, |r| r.status);
     if results.iter().all(|r| r.status == first)
-        && matches!(first, "created" | "updated" | "unchanged" | "dry-run")
+        && matches!(first, Created | Updated | Unchanged | DryRun)
     {
-        first.to_string()
+        first
     } else {
-        "mixed".to_string()
+        Mixed
     }
 }
 
@@ -201,14 +229,27 @@ pub async fn install(
     let prepared = control
         .unless_cancelled(
             "the catalog check and the pull of kgst",
-            prepare_app(context, &args.app, &args.template, &args.version),
+            prepare_app(
+                context.kgst_sources(),
+                &args.app,
+                &args.template,
+                &args.version,
+            ),
         )
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    // Every namespace's values before any write: a validator that refuses
+    // one refuses the call, not half of it.
+    let namespaces = namespaces
+        .into_iter()
+        .map(|ns| prepared.values(&ns).map(|values| (ns, values)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     let release = args.template.clone();
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
-        for ns in &namespaces {
+        for (ns, values) in &namespaces {
             let mut result = dry_run(context, &prepared, &release, ns)?;
             let plan = control
                 .unless_cancelled(
@@ -220,7 +261,7 @@ pub async fn install(
                         &prepared.kgst,
                         &release,
                         ns,
-                        prepared.values.clone(),
+                        values.clone(),
                         InstallMode::UpgradeInstall,
                         control,
                     ),
@@ -230,7 +271,7 @@ pub async fn install(
             match plan {
                 Ok(plan) => result.plan = Some(plan),
                 Err(e) => {
-                    result.status = "failed".into();
+                    result.status = InstallStatus::Failed;
                     result.error = Some(e.to_string());
                 }
             }
@@ -243,7 +284,7 @@ pub async fn install(
         let options = &options;
         let release = &release;
         let mut results: Vec<NamespaceResult> = futures::stream::iter(namespaces)
-            .map(|ns| async move {
+            .map(|(ns, values)| async move {
                 let report = ops::install(
                     cluster,
                     &context.plugins,
@@ -251,7 +292,7 @@ pub async fn install(
                     &prepared.kgst,
                     release,
                     &ns,
-                    prepared.values.clone(),
+                    values,
                     InstallMode::UpgradeInstall,
                     control,
                 )
@@ -267,7 +308,7 @@ pub async fn install(
         results.sort_by(|a, b| a.namespace.cmp(&b.namespace));
         results
     };
-    progress.report(Step::Done, overall(&results));
+    progress.report(Step::Done, overall(&results).as_str());
     if results.iter().all(|r| r.error.is_some()) {
         let errors: Vec<String> = results
             .iter()
@@ -292,7 +333,9 @@ fn dry_run(
     release: &str,
     namespace: &str,
 ) -> Result<NamespaceResult, String> {
-    let rendered = super::render_tool::render_prepared(context, prepared, release, namespace)?;
+    let rendered = prepared
+        .render(&context.plugins, release, namespace)
+        .map_err(|e| e.to_string())?;
     let mut hooks = Vec::new();
     let mut objects = Vec::new();
     for m in &rendered.manifests {
@@ -311,7 +354,7 @@ fn dry_run(
     Ok(NamespaceResult {
         namespace: namespace.to_string(),
         release: release.to_string(),
-        status: "dry-run".into(),
+        status: InstallStatus::DryRun,
         revision: None,
         release_status: None,
         applied: hooks,
@@ -322,4 +365,19 @@ fn dry_run(
         recovered: None,
         plan: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_match_their_json() {
+        use InstallStatus::*;
+        for status in [
+            Created, Updated, Unchanged, RolledBack, Failed, DryRun, Mixed,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
 }

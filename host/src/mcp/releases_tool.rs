@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::access::Caller;
 use super::context::Context;
-use super::render_tool::prepare_app;
 use super::scope::{
     check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
+use crate::kgst::prepare_app;
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
 use crate::release::engine::{
     ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,
@@ -301,7 +301,10 @@ pub async fn diff(
                             see drift, or leave out ignore"
                     .into());
             }
-            let prepared = prepare_app(context, app, &args.release, version).await?;
+            let prepared = prepare_app(context.kgst_sources(), app, &args.release, version)
+                .await
+                .map_err(|e| e.to_string())?;
+            let values = prepared.values(&namespace).map_err(|e| e.to_string())?;
             let plan = ops::plan(
                 &cluster,
                 &context.plugins,
@@ -309,7 +312,7 @@ pub async fn diff(
                 &prepared.kgst,
                 &args.release,
                 &namespace,
-                prepared.values,
+                values,
                 InstallMode::UpgradeInstall,
                 control,
             )

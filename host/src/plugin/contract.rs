@@ -2,17 +2,20 @@
 //! this host accepts.
 //!
 //! The host speaks the current contract (`wit/chart.wit`) and, so that plugins
-//! built before it keep working, the frozen 0.1 contract (`wit/v0.1/`); see
-//! [`super::legacy`] for the translation between the two.
+//! built before it keep working, the frozen 0.2 and 0.1 contracts (`wit/v0.2/`,
+//! `wit/v0.1/`); see [`super::legacy`] for the translation between them.
 
 use super::PluginError;
 
 /// Package the host implements; a plugin must export one of its interfaces.
 pub const PACKAGE: &str = "k0rdent:chart";
 /// Version of `wit/` this host was generated from.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";
 /// Older contract versions the host still loads, newest first.
-pub const LEGACY_CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
+pub const LEGACY_CONTRACT_VERSIONS: &[(&str, ContractVersion)] = &[
+    ("0.2.0", ContractVersion::V0_2),
+    ("0.1.0", ContractVersion::V0_1),
+];
 
 pub mod renderer {
     wasmtime::component::bindgen!({
@@ -29,6 +32,30 @@ pub mod validator {
             "k0rdent:chart/types": super::renderer::k0rdent::chart::types,
         },
     });
+}
+
+/// Bindings for plugins built against `k0rdent:chart@0.2.x`. The shared
+/// `types` interface did not change, so its Rust types are the current ones.
+pub mod v0_2 {
+    pub mod renderer {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.2",
+            world: "renderer",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
+
+    pub mod validator {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.2",
+            world: "validator",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
 }
 
 /// Bindings for plugins built against `k0rdent:chart@0.1.x`. The shared
@@ -59,15 +86,32 @@ pub use renderer::exports::k0rdent::chart::render::{
     Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput, Timestamp,
 };
 pub use renderer::k0rdent::chart::types::{Capabilities, ChartFile, PluginInfo};
-pub use validator::exports::k0rdent::chart::validate::{ChartMetadata, ValidateInput, Violation};
+pub use validator::exports::k0rdent::chart::validate::{
+    ChartMetadata, InstallIntent, ValidateInput, Violation,
+};
 
 /// Which contract a loaded plugin was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContractVersion {
-    /// `k0rdent:chart@0.2.x`: renderers receive entropy and the time.
+    /// `k0rdent:chart@0.3.x`: validators also build kgst values from an
+    /// install intent (`values-for-intent`).
     Current,
-    /// `k0rdent:chart@0.1.x`: renderers get neither.
+    /// `k0rdent:chart@0.2.x`: renderers receive entropy and the time;
+    /// validators cannot build values from an intent.
+    V0_2,
+    /// `k0rdent:chart@0.1.x`: renderers get neither entropy nor time.
     V0_1,
+}
+
+impl ContractVersion {
+    /// The package version this contract was frozen at, for messages.
+    pub fn package_version(self) -> &'static str {
+        match self {
+            ContractVersion::Current => CONTRACT_VERSION,
+            ContractVersion::V0_2 => "0.2.0",
+            ContractVersion::V0_1 => "0.1.0",
+        }
+    }
 }
 
 /// The two plugin kinds, named after their WIT worlds.
@@ -129,9 +173,7 @@ impl WitVersion {
 
 fn supported_versions() -> impl Iterator<Item = (WitVersion, ContractVersion)> {
     let current = std::iter::once((CONTRACT_VERSION, ContractVersion::Current));
-    let legacy = LEGACY_CONTRACT_VERSIONS
-        .iter()
-        .map(|v| (*v, ContractVersion::V0_1));
+    let legacy = LEGACY_CONTRACT_VERSIONS.iter().copied();
     current.chain(legacy).map(|(text, which)| {
         (
             WitVersion::parse(text).expect("contract versions are valid"),
@@ -140,11 +182,11 @@ fn supported_versions() -> impl Iterator<Item = (WitVersion, ContractVersion)> {
     })
 }
 
-/// `k0rdent:chart@0.2.0 (or 0.1.x, still loaded)`, for messages.
+/// `k0rdent:chart@0.3.0 (and, for older plugins, …)`, for messages.
 fn supported_text() -> String {
     let legacy: Vec<String> = LEGACY_CONTRACT_VERSIONS
         .iter()
-        .map(|v| format!("{PACKAGE}@{v}"))
+        .map(|(v, _)| format!("{PACKAGE}@{v}"))
         .collect();
     if legacy.is_empty() {
         format!("{PACKAGE}@{CONTRACT_VERSION}")
@@ -198,13 +240,16 @@ mod tests {
     #[test]
     fn accepts_patch_versions_of_the_same_minor() {
         let (found, which) =
-            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.2.7"]).unwrap();
-        assert_eq!(found, "k0rdent:chart/render@0.2.7");
+            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.3.7"]).unwrap();
+        assert_eq!(found, "k0rdent:chart/render@0.3.7");
         assert_eq!(which, ContractVersion::Current);
     }
 
     #[test]
-    fn still_accepts_the_previous_minor() {
+    fn still_accepts_the_two_previous_minors() {
+        let (_, which) =
+            check_exports("p", World::Validator, ["k0rdent:chart/validate@0.2.1"]).unwrap();
+        assert_eq!(which, ContractVersion::V0_2);
         let (found, which) =
             check_exports("p", World::Validator, ["k0rdent:chart/validate@0.1.3"]).unwrap();
         assert_eq!(found, "k0rdent:chart/validate@0.1.3");
@@ -213,8 +258,9 @@ mod tests {
 
     #[test]
     fn refuses_other_minor_of_a_zero_major() {
-        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.3.0"]).unwrap_err();
+        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.4.0"]).unwrap_err();
         let text = err.to_string();
+        assert!(text.contains("k0rdent:chart@0.4.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.3.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.2.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.1.0"), "{text}");
@@ -222,9 +268,9 @@ mod tests {
 
     #[test]
     fn names_the_world_when_the_interface_is_missing() {
-        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.2.0"]).unwrap_err();
+        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.3.0"]).unwrap_err();
         assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
-        assert!(err.to_string().contains("k0rdent:chart/validate@0.2.0"));
+        assert!(err.to_string().contains("k0rdent:chart/validate@0.3.0"));
     }
 
     #[test]

@@ -108,6 +108,18 @@ pub enum PluginError {
         loaded: String,
     },
 
+    #[error(
+        "validator {plugin} was built against {contract}, which has no values-for-intent, so it cannot \
+         build kgst values for a catalog app (the host has no kgst layout of its own); fix: rebuild \
+         {plugin} against {current} (wit/ from this release; wit/README.md, \"Migrating from 0.2\"), \
+         or remove it from --plugin-dir so a current validator for this kgst version is used"
+    )]
+    NoValuesForIntent {
+        plugin: String,
+        contract: String,
+        current: String,
+    },
+
     /// A plugin from a registry that was refused before it was compiled.
     #[error(transparent)]
     Supply(#[from] Box<super::oci_source::SupplyError>),

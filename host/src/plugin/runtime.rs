@@ -14,8 +14,9 @@ use wasmtime::{Config, Engine, Store};
 
 use super::compiled_cache::{CacheOutcome, CompiledCache, load_error};
 use super::contract::{
-    self, ContractVersion, PluginInfo, RenderError, RenderInput, RenderOutput, ValidateInput,
-    Violation, World, renderer::RendererPre, v0_1, validator::ValidatorPre,
+    self, ChartMetadata, ContractVersion, InstallIntent, PluginInfo, RenderError, RenderInput,
+    RenderOutput, ValidateInput, Violation, World, renderer::RendererPre, v0_1, v0_2,
+    validator::ValidatorPre,
 };
 use super::legacy;
 use super::limits::EPOCH_TICK;
@@ -138,6 +139,12 @@ impl PluginHost {
             (World::Validator, ContractVersion::Current) => {
                 PluginKind::Validator(ValidatorPre::new(pre).map_err(bad)?)
             }
+            (World::Renderer, ContractVersion::V0_2) => {
+                PluginKind::RendererV0_2(v0_2::renderer::RendererPre::new(pre).map_err(bad)?)
+            }
+            (World::Validator, ContractVersion::V0_2) => {
+                PluginKind::ValidatorV0_2(v0_2::validator::ValidatorPre::new(pre).map_err(bad)?)
+            }
             (World::Renderer, ContractVersion::V0_1) => {
                 PluginKind::RendererV0_1(v0_1::renderer::RendererPre::new(pre).map_err(bad)?)
             }
@@ -211,6 +218,8 @@ fn spawn_epoch_ticker(engine: &Engine) {
 enum PluginKind {
     Renderer(RendererPre<SandboxState>),
     Validator(ValidatorPre<SandboxState>),
+    RendererV0_2(v0_2::renderer::RendererPre<SandboxState>),
+    ValidatorV0_2(v0_2::validator::ValidatorPre<SandboxState>),
     RendererV0_1(v0_1::renderer::RendererPre<SandboxState>),
     ValidatorV0_1(v0_1::validator::ValidatorPre<SandboxState>),
 }
@@ -287,6 +296,12 @@ impl Plugin {
         let instance = match &self.kind {
             PluginKind::Renderer(pre) => pre.instantiate(&mut store).map(Instance::Renderer),
             PluginKind::Validator(pre) => pre.instantiate(&mut store).map(Instance::Validator),
+            PluginKind::RendererV0_2(pre) => {
+                pre.instantiate(&mut store).map(Instance::RendererV0_2)
+            }
+            PluginKind::ValidatorV0_2(pre) => {
+                pre.instantiate(&mut store).map(Instance::ValidatorV0_2)
+            }
             PluginKind::RendererV0_1(pre) => {
                 pre.instantiate(&mut store).map(Instance::RendererV0_1)
             }
@@ -319,11 +334,17 @@ impl Plugin {
         }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Renderer(r) => r.k0rdent_chart_render().call_render(store, input),
+            Instance::RendererV0_2(r) => r
+                .k0rdent_chart_render()
+                .call_render(store, &legacy::v0_2::render_input(input))
+                .map(legacy::v0_2::render_result),
             Instance::RendererV0_1(r) => r
                 .k0rdent_chart_render()
-                .call_render(store, &legacy::render_input(input))
-                .map(legacy::render_result),
-            Instance::Validator(_) | Instance::ValidatorV0_1(_) => unreachable!("checked above"),
+                .call_render(store, &legacy::v0_1::render_input(input))
+                .map(legacy::v0_1::render_result),
+            Instance::Validator(_) | Instance::ValidatorV0_2(_) | Instance::ValidatorV0_1(_) => {
+                unreachable!("checked above")
+            }
         })?;
         let size = match &result {
             Ok(out) => {
@@ -349,21 +370,58 @@ impl Plugin {
         }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Validator(v) => v.k0rdent_chart_validate().call_validate(store, input),
+            Instance::ValidatorV0_2(v) => v
+                .k0rdent_chart_validate()
+                .call_validate(store, &legacy::v0_2::validate_input(input))
+                .map(legacy::v0_2::validate_result),
             Instance::ValidatorV0_1(v) => v
                 .k0rdent_chart_validate()
-                .call_validate(store, &legacy::validate_input(input))
-                .map(legacy::validate_result),
-            Instance::Renderer(_) | Instance::RendererV0_1(_) => unreachable!("checked above"),
+                .call_validate(store, &legacy::v0_1::validate_input(input))
+                .map(legacy::v0_1::validate_result),
+            Instance::Renderer(_) | Instance::RendererV0_2(_) | Instance::RendererV0_1(_) => {
+                unreachable!("checked above")
+            }
         })?;
-        let size = match &result {
-            Ok(values) => values.len(),
-            Err(violations) => violations
-                .iter()
-                .map(|v| v.path.len() + v.message.len() + v.hint.len())
-                .sum(),
-        };
-        self.check_output(size)?;
+        self.check_output(values_answer_size(&result))?;
         Ok(result)
+    }
+
+    /// Asks a validator for the values that install `intent` with the chart
+    /// `chart` (a kgst version): on success a JSON object as text. Validators
+    /// built before `k0rdent:chart@0.3.0` have no such export and are refused
+    /// with [`PluginError::NoValuesForIntent`]; the host never builds the
+    /// values itself.
+    pub fn values_for_intent(
+        &self,
+        intent: &InstallIntent,
+        chart: &ChartMetadata,
+    ) -> Result<Result<String, Vec<Violation>>, PluginError> {
+        self.require_values_for_intent()?;
+        let result = self.with_instance(|store, instance| match instance {
+            Instance::Validator(v) => v
+                .k0rdent_chart_validate()
+                .call_values_for_intent(store, intent, chart),
+            _ => unreachable!("checked above: a current-contract validator"),
+        })?;
+        self.check_output(values_answer_size(&result))?;
+        Ok(result)
+    }
+
+    /// Whether this plugin can answer [`Plugin::values_for_intent`]: a
+    /// validator built against the current contract. Lets the host refuse a
+    /// catalog install before it pulls or renders anything else.
+    pub fn require_values_for_intent(&self) -> Result<(), PluginError> {
+        if self.world() != World::Validator {
+            return Err(self.wrong_world(World::Validator));
+        }
+        if self.contract != ContractVersion::Current {
+            return Err(PluginError::NoValuesForIntent {
+                plugin: self.name().to_string(),
+                contract: format!("{}@{}", contract::PACKAGE, self.contract.package_version()),
+                current: format!("{}@{}", contract::PACKAGE, contract::CONTRACT_VERSION),
+            });
+        }
+        Ok(())
     }
 
     /// Benchmark support: `calls` calls of `info` on one instance, to price
@@ -399,9 +457,22 @@ impl Plugin {
     }
 }
 
+/// What a validator's answer weighs against the output limit.
+fn values_answer_size(answer: &Result<String, Vec<Violation>>) -> usize {
+    match answer {
+        Ok(values) => values.len(),
+        Err(violations) => violations
+            .iter()
+            .map(|v| v.path.len() + v.message.len() + v.hint.len())
+            .sum(),
+    }
+}
+
 enum Instance {
     Renderer(contract::renderer::Renderer),
     Validator(contract::validator::Validator),
+    RendererV0_2(v0_2::renderer::Renderer),
+    ValidatorV0_2(v0_2::validator::Validator),
     RendererV0_1(v0_1::renderer::Renderer),
     ValidatorV0_1(v0_1::validator::Validator),
 }
@@ -411,6 +482,8 @@ impl Instance {
         match self {
             Instance::Renderer(r) => r.k0rdent_chart_render().call_info(store),
             Instance::Validator(v) => v.k0rdent_chart_validate().call_info(store),
+            Instance::RendererV0_2(r) => r.k0rdent_chart_render().call_info(store),
+            Instance::ValidatorV0_2(v) => v.k0rdent_chart_validate().call_info(store),
             Instance::RendererV0_1(r) => r.k0rdent_chart_render().call_info(store),
             Instance::ValidatorV0_1(v) => v.k0rdent_chart_validate().call_info(store),
         }

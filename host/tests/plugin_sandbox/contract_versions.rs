@@ -45,7 +45,7 @@ fn plugins_built_against_0_1_load_list_their_contract_and_run() {
         contract_of("legacy-validator"),
         "k0rdent:chart/validate@0.1.0"
     );
-    assert_eq!(contract_of("helm-renderer"), "k0rdent:chart/render@0.2.0");
+    assert_eq!(contract_of("helm-renderer"), "k0rdent:chart/render@0.3.0");
 
     let charts = tempfile::tempdir().unwrap();
     let chart = cli::chart(charts.path(), "legacy", "1.2.0", "unused: {{ .Values }}\n");

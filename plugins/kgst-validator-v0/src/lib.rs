@@ -7,7 +7,7 @@ kgst_validator::export_layout!(kgst_validator::Layout::HelmCharts);
 #[cfg(test)]
 mod tests {
     use super::KgstValidator;
-    use kgst_validator::component::{Guest, sample_input};
+    use kgst_validator::component::{Guest, sample_input, sample_intent};
 
     #[test]
     fn validates_and_returns_effective_values() {
@@ -22,5 +22,17 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(err[0].path, "helm.repository.type");
+    }
+
+    #[test]
+    fn catalog_installs_are_refused_with_the_fix() {
+        let (intent, chart) = sample_intent("0.2.0", "oci://ghcr.io/k0rdent/catalog/charts");
+        let err = KgstValidator::values_for_intent(intent, chart).unwrap_err();
+        assert!(
+            err[0].message.contains("predates the `chart` value"),
+            "{}",
+            err[0].message
+        );
+        assert!(err[0].hint.contains("--kgst-version"), "{}", err[0].hint);
     }
 }

@@ -7,7 +7,7 @@ kgst_validator::export_layout!(kgst_validator::Layout::RepoUrl);
 #[cfg(test)]
 mod tests {
     use super::KgstValidator;
-    use kgst_validator::component::{Guest, sample_input};
+    use kgst_validator::component::{Guest, sample_input, sample_intent};
 
     #[test]
     fn validates_and_returns_effective_values() {
@@ -23,5 +23,15 @@ mod tests {
             paths,
             ["chart", "k0rdentApiVersion", "repo.name", "repo.url"]
         );
+    }
+
+    #[test]
+    fn builds_repo_url_values_from_an_intent() {
+        let (intent, chart) = sample_intent("1.2.0", "oci://r.example/c");
+        let out = KgstValidator::values_for_intent(intent, chart).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(out["chart"], "minio:14.1.2");
+        assert_eq!(out["repo"]["url"], "oci://r.example/c");
+        assert!(out["repo"].get("spec").is_none(), "{out}");
     }
 }

@@ -7,7 +7,7 @@ kgst_validator::export_layout!(kgst_validator::Layout::RepoSpec);
 #[cfg(test)]
 mod tests {
     use super::KgstValidator;
-    use kgst_validator::component::{Guest, sample_input};
+    use kgst_validator::component::{Guest, sample_input, sample_intent};
 
     #[test]
     fn validates_and_returns_effective_values() {
@@ -23,5 +23,20 @@ mod tests {
         .unwrap_err();
         let paths: Vec<&str> = err.iter().map(|v| v.path.as_str()).collect();
         assert_eq!(paths, ["k0rdentApiVersion", "repo.name", "repo.spec"]);
+    }
+
+    #[test]
+    fn builds_repo_spec_values_from_an_intent() {
+        let (intent, chart) = sample_intent("2.0.2", "oci://ghcr.io/k0rdent/catalog/charts");
+        let out = KgstValidator::values_for_intent(intent, chart).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(out, serde_json::json!({"chart": "minio:14.1.2"}));
+        let (intent, chart) = sample_intent("2.0.2", "oci://r.example/c");
+        let out = KgstValidator::values_for_intent(intent, chart).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            out["repo"]["spec"],
+            serde_json::json!({"url": "oci://r.example/c", "type": "oci"})
+        );
     }
 }
