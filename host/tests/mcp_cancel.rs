@@ -231,7 +231,7 @@ fn a_render_whose_http_client_hangs_up_stops_pulling_at_once() {
     env.push(("K0RDENT_MCP_CATALOG_URL", index.display().to_string()));
     let server = Server::start(work.path(), &[], &env);
 
-    let mut connection = post(server.port, &call(2, RENDER, minio(json!({}))));
+    let connection = post(server.port, &call(2, RENDER, minio(json!({}))));
     registry.wait_for_a_connection();
     let hung_up = Instant::now();
     connection.shutdown(std::net::Shutdown::Both).unwrap();
