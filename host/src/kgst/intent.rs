@@ -8,35 +8,11 @@ use crate::chart::Chart;
 use crate::plugin::Plugin;
 use crate::plugin::contract::{ChartMetadata, InstallIntent};
 
-/// What the user asked to install: a catalog app's chart into a namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Intent {
-    pub app: String,
-    /// The app's chart name (the ServiceTemplate's source chart).
-    pub chart: String,
-    pub version: String,
-    /// The chart's repository as the catalog gives it.
-    pub repository: String,
-    pub namespace: String,
-}
-
-impl Intent {
-    fn to_wit(&self) -> InstallIntent {
-        InstallIntent {
-            app: self.app.clone(),
-            chart: self.chart.clone(),
-            version: self.version.clone(),
-            repository: self.repository.clone(),
-            namespace: self.namespace.clone(),
-        }
-    }
-}
-
 /// The kgst values `validator` builds for `intent` with the kgst chart `kgst`.
 pub(super) fn values_for_intent(
     validator: &Plugin,
     kgst: &Chart,
-    intent: &Intent,
+    intent: &InstallIntent,
 ) -> Result<Map<String, Value>, KgstError> {
     let meta = &kgst.metadata;
     let chart = ChartMetadata {
@@ -46,7 +22,7 @@ pub(super) fn values_for_intent(
         api_version: meta.api_version.clone(),
     };
     let name = || validator.manifest().name.clone();
-    match validator.values_for_intent(&intent.to_wit(), &chart)? {
+    match validator.values_for_intent(intent, &chart)? {
         Ok(text) => match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(values)) => Ok(values),
             Ok(other) => Err(KgstError::MalformedValues {

@@ -14,5 +14,4 @@ mod prepare;
 
 pub use describe::{RenderedObject, describe};
 pub use error::KgstError;
-pub use intent::Intent;
 pub use prepare::{KgstInfo, KgstOrigin, PreparedApp, Sources, prepare_app};

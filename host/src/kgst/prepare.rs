@@ -9,10 +9,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::KgstError;
-use super::intent::{Intent, values_for_intent};
+use super::intent::values_for_intent;
 use crate::catalog::CatalogSource;
 use crate::chart::{ArchiveLimits, Chart};
 use crate::oci::{ChartRef, ChartSource, PullOrigin};
+use crate::plugin::contract::InstallIntent;
 use crate::plugin::contract::ReleaseInfo;
 use crate::plugin::selection::PluginSet;
 use crate::plugin::{Plugin, PluginError};
@@ -139,7 +140,7 @@ impl PreparedApp {
     /// The kgst values that install this app into `namespace`, from the
     /// validator: what `--set chart=…` (and `repo.*`) are to helm.
     pub fn values(&self, namespace: &str) -> Result<Map<String, Value>, KgstError> {
-        let intent = Intent {
+        let intent = InstallIntent {
             app: self.app.clone(),
             chart: self.template.clone(),
             version: self.version.clone(),
