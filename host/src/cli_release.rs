@@ -12,7 +12,7 @@ use crate::cli_chart::RegistryArgs;
 use crate::cli_template::load_chart_arg;
 use crate::config::PluginArgs;
 use crate::ops::{self, ClusterArgs, EngineArgs};
-use crate::release::engine::{
+use crate::engine::{
     ChangePlan, Control, DriftReport, EngineOptions, InstallMode, ObjectChange, ProgressSink,
 };
 use crate::values::ValueArgs;

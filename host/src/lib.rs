@@ -10,6 +10,7 @@ pub mod cli_release;
 pub mod cli_template;
 pub mod cluster;
 pub mod config;
+pub mod engine;
 pub mod error_chain;
 pub mod kgst;
 pub mod mcp;

@@ -8,7 +8,7 @@ use rmcp::ServiceExt;
 use k0rdent_mcp::cli_release;
 use k0rdent_mcp::config::LogArgs;
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs, shutdown_signal};
-use k0rdent_mcp::release::engine::InstallMode;
+use k0rdent_mcp::engine::InstallMode;
 
 #[derive(Debug, Parser)]
 #[command(name = "k0rdent-mcp", version, about, long_about = None)]

@@ -99,7 +99,7 @@ pub struct Context {
     pub kgst: ChartRef,
     pub default_namespace: String,
     pub access: super::access::Access,
-    pub engine: crate::release::engine::EngineOptions,
+    pub engine: crate::engine::EngineOptions,
     /// `--read-only`: only tools that write nothing are served.
     pub read_only: bool,
     pub confirm: super::confirm::ConfirmMode,

@@ -12,7 +12,7 @@ use super::context::Context;
 use super::scope::{Progress, check_release_name, engine_options, scope};
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport, parse_duration};
-use crate::release::engine::{Control, EngineError, InstallMode, Step};
+use crate::engine::{Control, EngineError, InstallMode, Step};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -83,10 +83,10 @@ pub struct NamespaceResult {
     /// Present when the call first recovered the release from an abandoned
     /// operation whose lock had expired: `{revision, holder, since, …}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<crate::release::engine::Recovered>,
+    pub recovered: Option<crate::engine::Recovered>,
     /// `dry_run` only: what the install or upgrade would change in this namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<crate::release::engine::ChangePlan>,
+    pub plan: Option<crate::engine::ChangePlan>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

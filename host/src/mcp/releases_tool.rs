@@ -16,7 +16,7 @@ use super::scope::{
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::kgst::prepare_app;
 use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
-use crate::release::engine::{
+use crate::engine::{
     ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,
     UnlockOutcome,
 };
@@ -152,7 +152,7 @@ pub async fn uninstall(
     let release = args.template.as_str();
     let outcomes: Vec<(
         String,
-        Result<UninstallReport, crate::release::engine::EngineError>,
+        Result<UninstallReport, crate::engine::EngineError>,
     )> = futures::stream::iter(namespaces)
         .map(|ns| async move {
             let result = ops::uninstall(
@@ -177,7 +177,7 @@ pub async fn uninstall(
     for (ns, outcome) in outcomes {
         match outcome {
             Ok(report) => result.namespaces.push(report),
-            Err(crate::release::engine::EngineError::NotFound { .. }) => {
+            Err(crate::engine::EngineError::NotFound { .. }) => {
                 result.not_installed_in.push(ns)
             }
             Err(e) => errors.push(format!("{ns}: {e}")),

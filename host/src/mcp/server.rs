@@ -39,7 +39,7 @@ use super::scope::Progress;
 use super::tool_set;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
-use crate::release::engine::Control;
+use crate::engine::Control;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -430,7 +430,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<UnlockArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<crate::release::engine::UnlockOutcome>, String> {
+    ) -> Result<Json<crate::engine::UnlockOutcome>, String> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cluster::{Cluster, ClusterSource, connect};
 use crate::quote::quote;
 use crate::release::DEFAULT_MAX_HISTORY;
-use crate::release::engine::EngineOptions;
+use crate::engine::EngineOptions;
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {

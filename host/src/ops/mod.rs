@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::chart::Chart;
 use crate::cluster::Cluster;
 use crate::plugin::selection::PluginSet;
-use crate::release::engine::{
+use crate::engine::{
     ChangePlan, Control, DriftReport, EngineError, EngineOptions, IgnoreRule, InstallMode,
     InstallRequest, KgstOnly, ReleaseEngine, ReleaseStore, UnlockOutcome,
 };

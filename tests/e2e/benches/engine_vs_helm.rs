@@ -17,7 +17,7 @@ use k0rdent_mcp::chart::{ArchiveLimits, Chart};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, USER_AGENT, connect};
 use k0rdent_mcp::config::PluginArgs;
 use k0rdent_mcp::oci::{ChartRef, ChartSource, ChartSourceOptions, CredentialStore};
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineOptions, InstallMode, InstallRequest, ReleaseEngine, Step,
 };
 use k0rdent_test_harness::bench::ms;

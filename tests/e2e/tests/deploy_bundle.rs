@@ -21,7 +21,7 @@ use k0rdent_mcp::config::{LogArgs, PluginArgs};
 use k0rdent_mcp::mcp::access::{Access, AuthMode, AuthnError, Caller};
 use k0rdent_mcp::mcp::confirm::ConfirmMode;
 use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseEngine,
 };
 use k0rdent_test_harness::cluster::{ControlPlane, TEST_IDENTITIES};

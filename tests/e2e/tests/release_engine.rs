@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
 use k0rdent_mcp::release::Status;
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     EngineError, EngineOptions, InstallAction, ReleaseEngine, ReleaseStore,
 };
 use k0rdent_test_harness::cluster::ControlPlane;

@@ -8,7 +8,7 @@ use clap::Parser;
 use k0rdent_mcp::chart::{ArchiveLimits, Chart, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
 use k0rdent_mcp::config::PluginArgs;
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineOptions, InstallMode, InstallRequest, ReleaseEngine,
 };
 use k0rdent_mcp::release::secret_name;
