@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::plugin::contract::{Capabilities, ReleaseInfo as RenderRelease};
+use crate::plugin::contract::Capabilities;
 use crate::release::{
     ApplyMethod, HookEvent, HookRecord, NewRelease, Revision, Status, StoredRelease,
     chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
@@ -237,14 +237,12 @@ impl ReleaseEngine<'_> {
         };
         let request = RenderRequest {
             chart: req.chart,
-            release: RenderRelease {
-                name: req.release.clone(),
-                namespace: req.namespace.clone(),
+            release: crate::capabilities::release(
+                req.release.clone(),
+                req.namespace.clone(),
                 revision,
                 is_install,
-                is_upgrade: !is_install,
-                service: "Helm".into(),
-            },
+            ),
             user_values: req.values.clone(),
             capabilities,
         };

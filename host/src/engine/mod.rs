@@ -115,7 +115,7 @@ impl Default for EngineOptions {
         EngineOptions {
             max_history: crate::release::DEFAULT_MAX_HISTORY,
             timeout: Duration::from_secs(300),
-            helm_version: crate::capabilities::HELM_VERSION.into(),
+            helm_version: crate::defaults::HELM_VERSION.into(),
             rollback_on_failure: true,
             validation_timeout: Duration::from_secs(60),
             kgst_only: None,

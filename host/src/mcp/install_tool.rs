@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::context::Context;
 use super::scope::{Progress, check_release_name, engine_options, scope};
-use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
-use crate::ops::{self, ReleaseReport, parse_duration};
 use crate::engine::{Control, EngineError, InstallMode, Step};
+use crate::flags::parse_duration;
+use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
+use crate::ops::{self, ReleaseReport};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

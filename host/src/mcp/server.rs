@@ -37,9 +37,9 @@ use super::releases_tool::{
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
 use super::tool_set;
+use crate::engine::Control;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
-use crate::engine::Control;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]

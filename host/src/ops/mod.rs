@@ -3,10 +3,8 @@
 //! loaded chart and values to a report, so both surfaces behave and answer
 //! alike.
 
-mod cluster_args;
 mod report;
 
-pub use cluster_args::{ClusterArgs, EngineArgs, parse_duration};
 pub use report::{
     HistoryRow, ListRow, ReleaseReport, UninstallReport, history_rows, list_rows, object_ref,
     recovered_text,
@@ -16,11 +14,11 @@ use serde_json::{Map, Value};
 
 use crate::chart::Chart;
 use crate::cluster::Cluster;
-use crate::plugin::selection::PluginSet;
 use crate::engine::{
     ChangePlan, Control, DriftReport, EngineError, EngineOptions, IgnoreRule, InstallMode,
     InstallRequest, KgstOnly, ReleaseEngine, ReleaseStore, UnlockOutcome,
 };
+use crate::plugin::selection::PluginSet;
 
 /// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
 #[allow(clippy::too_many_arguments)]

@@ -8,13 +8,12 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::cli_chart::RegistryArgs;
-use crate::cli_template::load_chart_arg;
-use crate::config::PluginArgs;
-use crate::ops::{self, ClusterArgs, EngineArgs};
+use super::template::load_chart_arg;
 use crate::engine::{
     ChangePlan, Control, DriftReport, EngineOptions, InstallMode, ObjectChange, ProgressSink,
 };
+use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
+use crate::ops;
 use crate::values::ValueArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
