@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::template::load_chart_arg;
 use crate::engine::{
-    ChangePlan, Control, DriftReport, EngineOptions, InstallMode, ObjectChange, ProgressSink,
+    ChangePlan, Control, DriftReport, EngineOptions, InstallMode, InstallRequest, ObjectChange,
+    ProgressSink,
 };
 use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
 use crate::ops;
@@ -220,11 +221,13 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
         &cluster,
         &plugins,
         options,
-        &chart,
-        &args.release,
-        &args.namespace,
-        values,
-        mode,
+        InstallRequest {
+            release: args.release.clone(),
+            namespace: args.namespace.clone(),
+            chart: &chart,
+            values: values,
+            mode: mode,
+        },
         &control(),
     )
     .await?;
@@ -269,11 +272,13 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
         &cluster,
         &plugins,
         args.engine.options(),
-        &chart,
-        &args.release,
-        &args.namespace,
-        values,
-        InstallMode::UpgradeInstall,
+        InstallRequest {
+            release: args.release.clone(),
+            namespace: args.namespace.clone(),
+            chart: &chart,
+            values: values,
+            mode: InstallMode::UpgradeInstall,
+        },
         &control(),
     )
     .await?;

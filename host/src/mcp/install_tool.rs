@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::context::Context;
 use super::scope::{Progress, check_release_name, engine_options, scope};
-use crate::engine::{Control, EngineError, InstallMode, Step};
+use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
 use crate::flags::parse_duration;
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport};
@@ -259,11 +259,13 @@ pub async fn install(
                         &cluster,
                         &context.plugins,
                         options.clone(),
-                        &prepared.kgst,
-                        &release,
-                        ns,
-                        values.clone(),
-                        InstallMode::UpgradeInstall,
+                        InstallRequest {
+                            release: release.clone(),
+                            namespace: ns.to_string(),
+                            chart: &prepared.kgst,
+                            values: values.clone(),
+                            mode: InstallMode::UpgradeInstall,
+                        },
                         control,
                     ),
                 )
@@ -290,11 +292,13 @@ pub async fn install(
                     cluster,
                     &context.plugins,
                     options.clone(),
-                    &prepared.kgst,
-                    release,
-                    &ns,
-                    values,
-                    InstallMode::UpgradeInstall,
+                    InstallRequest {
+                        release: release.to_string(),
+                        namespace: ns.clone(),
+                        chart: &prepared.kgst,
+                        values,
+                        mode: InstallMode::UpgradeInstall,
+                    },
                     control,
                 )
                 .await;

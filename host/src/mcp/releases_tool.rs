@@ -15,8 +15,8 @@ use super::scope::{
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::engine::{
-    ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,
-    UnlockOutcome,
+    ChangePlan, Control, DriftReport, InstallMode, InstallRequest, SERVICE_TEMPLATE_GROUP,
+    SERVICE_TEMPLATE_KIND, UnlockOutcome,
 };
 use crate::flags::parse_duration;
 use crate::kgst::prepare_app;
@@ -306,11 +306,13 @@ pub async fn diff(
                 &cluster,
                 &context.plugins,
                 options,
-                &prepared.kgst,
-                &args.release,
-                &namespace,
-                values,
-                InstallMode::UpgradeInstall,
+                InstallRequest {
+                    release: args.release.clone(),
+                    namespace: namespace.clone(),
+                    chart: &prepared.kgst,
+                    values: values,
+                    mode: InstallMode::UpgradeInstall,
+                },
                 control,
             )
             .await
