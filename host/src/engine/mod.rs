@@ -206,6 +206,21 @@ impl ReleaseOutcome {
             recovered: None,
         }
     }
+
+    /// Same chart and values as the deployed revision `current`: nothing written.
+    fn unchanged(current: &StoredRelease, service_templates: Vec<TemplateValidity>) -> Self {
+        ReleaseOutcome {
+            action: InstallAction::Unchanged,
+            revision: crate::release::Revision::revision(current),
+            record: current.record.clone(),
+            applied: Vec::new(),
+            hooks: Vec::new(),
+            deleted: Vec::new(),
+            kept: Vec::new(),
+            service_templates,
+            recovered: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
