@@ -310,7 +310,7 @@ pub async fn diff(
                     release: args.release.clone(),
                     namespace: namespace.clone(),
                     chart: &prepared.kgst,
-                    values: values,
+                    values,
                     mode: InstallMode::UpgradeInstall,
                 },
                 control,
