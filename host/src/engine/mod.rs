@@ -288,3 +288,6 @@ impl<'a> ReleaseEngine<'a> {
         self.store().history(release, namespace).await
     }
 }
+
+#[cfg(test)]
+mod tests;
