@@ -421,6 +421,7 @@ pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
                 "CHART",
                 "APP VERSION",
                 "DESCRIPTION",
+                "RENDERED BY",
             ],
             rows.iter()
                 .map(|r| {
@@ -431,6 +432,7 @@ pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
                         r.chart.clone(),
                         r.app_version.clone(),
                         r.description.clone(),
+                        r.rendered_by.clone(),
                     ]
                 })
                 .collect(),

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::plugin::contract::{Capabilities, ReleaseInfo as RenderRelease};
 use crate::release::{
-    ApplyMethod, HookEvent, HookRecord, NewRelease, Revision, Status, StoredRelease,
+    ApplyMethod, HookEvent, HookRecord, NewRelease, RenderComponent, RenderedBy, Revision, Status,
+    StoredRelease,
     chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
     upgrade_base, upgrade_should_install, validate_release_name,
 };
@@ -36,7 +37,7 @@ impl ReleaseEngine<'_> {
         let (history, recovered) = self.take_turn(name, ns, control).await?;
         let (is_install, revision, current) = starting_point(name, ns, &history, req.mode)?;
 
-        let (docs, notes) = self
+        let (docs, notes, rendered_by) = self
             .render_revision(&req, revision, is_install, control)
             .await?;
         let manifest = manifest_text(&docs.manifests);
@@ -60,6 +61,8 @@ impl ReleaseEngine<'_> {
                 kept: Vec::new(),
                 service_templates,
                 recovered,
+                rendered_by: current.rendered_by(),
+                rerender: None,
             });
         }
 
@@ -75,10 +78,11 @@ impl ReleaseEngine<'_> {
         let first_deployed = current
             .and_then(|c| c.record.info.first_deployed.time())
             .unwrap_or(now);
-        let labels = match latest(&history) {
+        let mut labels = match latest(&history) {
             Some(last) if !is_install => last.user_labels(),
             _ => BTreeMap::new(),
         };
+        rendered_by.write_labels(&mut labels, revision);
         let mut record = NewRelease {
             name: name.to_string(),
             namespace: ns.to_string(),
@@ -210,18 +214,20 @@ impl ReleaseEngine<'_> {
         };
         let mut outcome = ReleaseOutcome::deployed(action, record, applied, service_templates);
         outcome.recovered = recovered;
+        outcome.rendered_by = Some(rendered_by);
         Ok(outcome)
     }
 
     /// Validates and renders `req` in the sandbox as revision `revision`
-    /// (`.Capabilities` from the server): its documents and NOTES.txt.
+    /// (`.Capabilities` from the server): its documents, NOTES.txt and the
+    /// plugins that rendered them.
     pub(super) async fn render_revision(
         &self,
         req: &InstallRequest<'_>,
         revision: u32,
         is_install: bool,
         control: &Control,
-    ) -> Result<(SplitDocuments, String), EngineError> {
+    ) -> Result<(SplitDocuments, String, RenderedBy), EngineError> {
         control.report(
             Step::Validate,
             format!(
@@ -254,9 +260,14 @@ impl ReleaseEngine<'_> {
             Step::Render,
             format!("rendered {} document(s)", rendered.manifests.len()),
         );
+        let rendered_by = RenderedBy {
+            renderer: RenderComponent::of(&rendered.renderer),
+            validator: rendered.validator.as_deref().map(RenderComponent::of),
+        };
         Ok((
             split(&rendered.manifests)?,
             rendered.notes.unwrap_or_default(),
+            rendered_by,
         ))
     }
 
