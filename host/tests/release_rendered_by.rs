@@ -72,6 +72,27 @@ impl Env {
         server
     }
 
+    /// Labels of the release Secret of `revision` (ours only).
+    fn labels(&self, revision: u32) -> Vec<(String, String)> {
+        let secret: Value = serde_json::from_str(&self.plane.kubectl(&[
+            "get",
+            "secret",
+            &format!("sh.helm.release.v1.minio.v{revision}"),
+            "-n",
+            NS,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        secret["metadata"]["labels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with("k0rdent-mcp.k0rdent.io/"))
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
     /// The ServiceTemplate in the deployed revision's manifest, as helm v4
     /// reads it (`helm get manifest`). Older ones stay live: kgst keeps them.
     fn deployed_template(&self) -> String {
@@ -178,9 +199,11 @@ async fn history_names_each_revisions_plugins_and_rollback_rerenders_with_them()
     assert_eq!(validators(&mut server), [a.clone(), b.clone()]);
 
     // helm v4 and v3 still read the release and its history.
-    let helm_history: Value =
-        serde_json::from_str(&helm(&env.plane, &["history", "minio", "-n", NS, "-o", "json"]))
-            .unwrap();
+    let helm_history: Value = serde_json::from_str(&helm(
+        &env.plane,
+        &["history", "minio", "-n", NS, "-o", "json"],
+    ))
+    .unwrap();
     assert_eq!(helm_history.as_array().unwrap().len(), 2, "{helm_history}");
     let helm_list = helm(&env.plane, &["list", "-n", NS, "-o", "json"]);
     assert!(helm_list.contains("\"minio\""), "{helm_list}");
@@ -191,11 +214,18 @@ async fn history_names_each_revisions_plugins_and_rollback_rerenders_with_them()
 
     // A still has no place here: rolling back to revision 1 applies its
     // stored manifest and says it could not re-render with A.
-    let report = call(&mut server, ROLLBACK, json!({"release": "minio", "revision": 1}));
+    let report = call(
+        &mut server,
+        ROLLBACK,
+        json!({"release": "minio", "revision": 1, "confirm": true}),
+    );
     let rerender = report["rerender"].as_str().unwrap();
     assert!(rerender.contains("not loaded any more"), "{rerender}");
     assert!(rerender.contains(&a), "names A's digest: {rerender}");
-    assert!(rerender.contains("--plugin-dir"), "names the fix: {rerender}");
+    assert!(
+        rerender.contains("--plugin-dir"),
+        "names the fix: {rerender}"
+    );
     assert_eq!(report["rendered_by"]["validator"]["digest"], a.as_str());
     assert_eq!(env.deployed_template(), "probe-minio-14-1-2");
     drop(server);
@@ -203,12 +233,20 @@ async fn history_names_each_revisions_plugins_and_rollback_rerenders_with_them()
     // With A loaded beside B, rolling back to revision 2 re-renders with B
     // and rolling back to revision 1 re-renders with A: identical manifests.
     let mut server = env.serve(Some(probe.path()));
-    let report = call(&mut server, ROLLBACK, json!({"release": "minio", "revision": 2}));
+    let report = call(
+        &mut server,
+        ROLLBACK,
+        json!({"release": "minio", "revision": 2, "confirm": true}),
+    );
     let rerender = report["rerender"].as_str().unwrap();
     assert!(rerender.contains("identical"), "{rerender}");
     assert!(rerender.contains("kgst-validator-v2"), "{rerender}");
     assert_eq!(env.deployed_template(), "minio-14-1-2");
-    let report = call(&mut server, ROLLBACK, json!({"release": "minio", "revision": 1}));
+    let report = call(
+        &mut server,
+        ROLLBACK,
+        json!({"release": "minio", "revision": 1, "confirm": true}),
+    );
     let rerender = report["rerender"].as_str().unwrap();
     assert!(rerender.contains("identical"), "{rerender}");
     assert!(rerender.contains("kgst-layout-probe"), "{rerender}");
@@ -219,21 +257,73 @@ async fn history_names_each_revisions_plugins_and_rollback_rerenders_with_them()
         [a.clone(), b.clone(), a.clone(), b.clone(), a.clone()]
     );
 
-    // helm v4 rolls back on its own: its revision carries our labels from
-    // revision 2 but says "rendered by helm", and the superseded revisions
-    // helm rewrote keep theirs.
-    helm(&env.plane, &["rollback", "minio", "2", "-n", NS]);
-    assert_eq!(
-        validators(&mut server),
-        [a.clone(), b.clone(), a.clone(), b.clone(), a.clone(), "helm".into()]
+    // helm v4 upgrades on its own: its revision inherits our labels from
+    // revision 5 but says "rendered by helm", and the revision it marks
+    // superseded keeps its own.
+    let kgst_chart = kgst.display().to_string();
+    helm(
+        &env.plane,
+        &[
+            "upgrade",
+            "minio",
+            &kgst_chart,
+            "-n",
+            NS,
+            "--reuse-values",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert!(
+        env.labels(6).contains(&(
+            "k0rdent-mcp.k0rdent.io/rendered-revision".into(),
+            "5".into()
+        )),
+        "helm v4 upgrade copies the previous revision's labels: {:?}",
+        env.labels(6)
+    );
+    let mut expected = vec![
+        a.clone(),
+        b.clone(),
+        a.clone(),
+        b.clone(),
+        a.clone(),
+        "helm".into(),
+    ];
+    assert_eq!(validators(&mut server), expected);
+    // helm v4 rolls back on its own (to revision 3, whose objects are all
+    // live: helm cannot roll back to one whose kept objects are not in the
+    // current manifest): "helm" again, the rest unchanged.
+    helm(&env.plane, &["rollback", "minio", "3", "-n", NS]);
+    expected.push("helm".into());
+    assert_eq!(validators(&mut server), expected);
+    assert!(
+        env.labels(7).contains(&(
+            "k0rdent-mcp.k0rdent.io/rendered-revision".into(),
+            "3".into()
+        )),
+        "helm v4 rollback copies the target's labels: {:?}",
+        env.labels(7)
     );
     // Rolling back to helm's revision: nothing to re-render with.
-    let report = call(&mut server, ROLLBACK, json!({"release": "minio", "revision": 6}));
+    let report = call(
+        &mut server,
+        ROLLBACK,
+        json!({"release": "minio", "revision": 7, "confirm": true}),
+    );
     let rerender = report["rerender"].as_str().unwrap();
     assert!(rerender.contains("rendered by helm"), "{rerender}");
     assert!(report.get("rendered_by").is_none(), "{report}");
-    let helm_history: Value =
-        serde_json::from_str(&helm(&env.plane, &["history", "minio", "-n", NS, "-o", "json"]))
-            .unwrap();
-    assert_eq!(helm_history.as_array().unwrap().len(), 7, "{helm_history}");
+    expected.push("helm".into());
+    assert_eq!(validators(&mut server), expected);
+    let helm_history: Value = serde_json::from_str(&helm(
+        &env.plane,
+        &["history", "minio", "-n", NS, "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(helm_history.as_array().unwrap().len(), 8, "{helm_history}");
+    if let Some(v3) = helm3(&env.plane, &["history", "minio", "-n", NS, "-o", "json"]) {
+        let v3: Value = serde_json::from_str(&v3).unwrap();
+        assert_eq!(v3.as_array().unwrap().len(), 8, "{v3}");
+    }
 }

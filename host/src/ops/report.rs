@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cluster::ObjectKey;
-use crate::release::{RenderedBy, StoredRelease};
 use crate::release::engine::{Recovered, ReleaseOutcome, TemplateValidity, UninstallOutcome};
+use crate::release::{RenderedBy, StoredRelease};
 
 /// `<namespace>/<Kind>/<name>` (cluster-scoped: `<Kind>/<name>`).
 pub fn object_ref(key: &ObjectKey) -> String {
@@ -91,7 +91,10 @@ impl ReleaseReport {
             "Release {:?} {} in namespace {:?}.\nREVISION: {}\nSTATUS: {}\nCHART: {}\n",
             self.release, self.action, self.namespace, self.revision, self.status, self.chart
         ));
-        out.push_str(&format!("RENDERED BY: {}\n", rendered_by_text(self.rendered_by.as_ref())));
+        out.push_str(&format!(
+            "RENDERED BY: {}\n",
+            rendered_by_text(self.rendered_by.as_ref())
+        ));
         if let Some(rerender) = &self.rerender {
             out.push_str(&format!("RE-RENDER: {rerender}\n"));
         }

@@ -115,7 +115,8 @@ impl PluginSet {
             })?;
         let (name, sha256) = (&plugin.manifest().name, &plugin.manifest().sha256);
         // The same bytes twice: one copy, at the later position.
-        self.entries.retain(|e| &e.plugin.manifest().sha256 != sha256);
+        self.entries
+            .retain(|e| &e.plugin.manifest().sha256 != sha256);
         for earlier in &mut self.entries {
             if &earlier.plugin.manifest().name == name {
                 earlier.superseded = true;

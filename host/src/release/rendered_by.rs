@@ -113,7 +113,10 @@ impl RenderedBy {
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             well_formed.then(|| RenderComponent {
                 name,
-                version: labels.get(&key(role, "version")).cloned().unwrap_or_default(),
+                version: labels
+                    .get(&key(role, "version"))
+                    .cloned()
+                    .unwrap_or_default(),
                 digest: format!("sha256:{hex}"),
             })
         };
@@ -147,7 +150,10 @@ pub fn clear_labels(labels: &mut BTreeMap<String, String>) {
 
 fn is_ours(key: &str) -> bool {
     key.starts_with(LABEL_PREFIX)
-        && (key == REVISION_KEY || ROLES.iter().any(|r| key[LABEL_PREFIX.len()..].starts_with(r)))
+        && (key == REVISION_KEY
+            || ROLES
+                .iter()
+                .any(|r| key[LABEL_PREFIX.len()..].starts_with(r)))
 }
 
 fn key(role: &str, field: &str) -> String {

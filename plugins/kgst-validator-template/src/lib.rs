@@ -54,7 +54,10 @@ pub fn values_for_intent(
     if chart.name != "kgst" {
         return Err(vec![WitViolation {
             path: String::new(),
-            message: format!("this validator handles the kgst chart, not {:?}", chart.name),
+            message: format!(
+                "this validator handles the kgst chart, not {:?}",
+                chart.name
+            ),
             hint: "install it with the kgst chart (--kgst-chart)".into(),
         }]);
     }
@@ -190,7 +193,8 @@ mod golden_cases {
                     values,
                     expect,
                 } => {
-                    let mut input = sample_input(&chart.version, &Value::Object(values).to_string());
+                    let mut input =
+                        sample_input(&chart.version, &Value::Object(values).to_string());
                     input.chart = metadata(&chart);
                     check(&name, TemplateValidator::validate(input), &expect);
                 }
@@ -203,8 +207,7 @@ mod golden_cases {
     #[test]
     fn agrees_with_the_shared_2x_layout() {
         for repository in [DEFAULT_REPOSITORY, "oci://charts-internal", "oci://a.b/c"] {
-            let (intent, chart) =
-                kgst_validator::component::sample_intent("2.0.2", repository);
+            let (intent, chart) = kgst_validator::component::sample_intent("2.0.2", repository);
             let ours = TemplateValidator::values_for_intent(intent.clone(), chart.clone());
             let shared = kgst_validator::component::values_for_intent(intent, chart, LAYOUT);
             assert_eq!(ours.unwrap(), shared.unwrap(), "{repository}");

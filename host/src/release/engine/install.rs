@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use crate::plugin::contract::{Capabilities, ReleaseInfo as RenderRelease};
 use crate::release::{
     ApplyMethod, HookEvent, HookRecord, NewRelease, RenderComponent, RenderedBy, Revision, Status,
-    StoredRelease,
-    chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
-    upgrade_base, upgrade_should_install, validate_release_name,
+    StoredRelease, chart_record_from_chart, check_install_name_free, latest, next_revision,
+    revisions_to_prune, upgrade_base, upgrade_should_install, validate_release_name,
 };
 use crate::render::{RenderRequest, render};
 
