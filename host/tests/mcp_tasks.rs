@@ -121,6 +121,30 @@ impl Caller<'_> {
     }
 }
 
+impl Caller<'_> {
+    /// Polls until the task waits for its verify Job (which never finishes).
+    async fn wait_for_verify_job(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let task = self.get(id).await["result"].clone();
+            assert_eq!(task["status"], "working", "{task}");
+            if task["statusMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("verify-job")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never reached the verify Job: {task}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 fn task_id(created: &Value) -> String {
     let result = &created["result"];
     assert_eq!(result["resultType"], "task", "{created}");
@@ -225,7 +249,7 @@ async fn installs_run_as_tasks_for_their_caller_only_and_stop_when_cancelled() {
         ]);
     }
     let work = tempfile::tempdir().unwrap();
-    let server = Server::start(
+    let mut server = Server::start(
         work.path(),
         &[],
         &server_env(&plane, &fixture, &index, work.path()),
@@ -336,24 +360,7 @@ async fn installs_run_as_tasks_for_their_caller_only_and_stop_when_cancelled() {
         )
         .await;
     let id = task_id(&created);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let task = alice.get(&id).await["result"].clone();
-        assert_eq!(task["status"], "working", "{task}");
-        if task["statusMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("verify-job")
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never reached the verify Job: {task}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    alice.wait_for_verify_job(&id).await;
     // Bob cannot cancel it either.
     assert_eq!(
         bob.request("tasks/cancel", json!({"taskId": id}), true)
@@ -385,6 +392,29 @@ async fn installs_run_as_tasks_for_their_caller_only_and_stop_when_cancelled() {
         kubectl_json(&plane, &["servicetemplate", "hang-1-0-0", "-n", "team-a"]).is_none(),
         "the ServiceTemplate of the cancelled install exists"
     );
+
+    // A server stopped while a task waits cancels it and lets it finish
+    // cleanly: the release is not left pending-install.
+    let created = alice
+        .call(
+            INSTALL,
+            json!({"app": "hang", "template": "hang", "version": "1.0.0", "namespace": "team-b"}),
+            true,
+        )
+        .await;
+    alice.wait_for_verify_job(&task_id(&created)).await;
+    let stopping = Instant::now();
+    server.terminate();
+    eprintln!(
+        "TASK-TIMING: the server stopped {:?} after SIGTERM with a task waiting",
+        stopping.elapsed()
+    );
+    let record = kubectl_json(
+        &plane,
+        &["secret", "sh.helm.release.v1.hang.v1", "-n", "team-b"],
+    )
+    .expect("the revision is recorded");
+    assert_eq!(record["metadata"]["labels"]["status"], "failed", "{record}");
 }
 
 fn initialize(capabilities: Value) -> Vec<u8> {

@@ -184,6 +184,18 @@ impl K0rdentMcp {
         }
     }
 
+    /// Server shutdown: cancels every running task and waits (at most
+    /// `grace`) for each to end the way a cancelled call does — a first
+    /// install removed, an upgrade rolled back — rather than be dropped
+    /// between two writes with its release left pending.
+    pub async fn stop_tasks(&self, grace: std::time::Duration) {
+        self.tasks.cancel_all();
+        let deadline = Instant::now() + grace;
+        while self.tasks.running() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn context(&self) -> &Arc<Context> {
         &self.context
     }
@@ -506,6 +518,7 @@ impl K0rdentMcp {
         let this = self.clone();
         let tool = request.name.to_string();
         tokio::spawn(async move {
+            let _unfinished = task_run::FinishOnDrop(handle.clone());
             let started = Instant::now();
             let mut response = this
                 .tool_router

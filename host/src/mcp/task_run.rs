@@ -127,6 +127,22 @@ fn as_object(value: &impl serde::Serialize) -> JsonObject {
     }
 }
 
+/// Ends the task as `failed` if its work is dropped before it recorded an
+/// outcome (a panic, or the runtime going away), so no task stays `working`
+/// forever; after [`TaskHandle::finish`] it changes nothing.
+pub struct FinishOnDrop(pub TaskHandle);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .finish(Outcome::Failed(as_object(&ErrorData::internal_error(
+                "the task stopped before its tool call ended (the server failed or shut down); \
+             fix: check the release with k0rdent.mgmt.releases.history and call the tool again",
+                None,
+            ))));
+    }
+}
+
 /// The answer for a task id this caller has no task under: the same for an
 /// id that never existed, one that expired and another caller's.
 fn unknown_task(id: &str) -> ErrorData {

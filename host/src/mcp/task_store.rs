@@ -342,6 +342,11 @@ impl TaskStore {
             entry.cancel.cancel();
         }
     }
+
+    /// How many tasks are still working.
+    pub fn running(&self) -> usize {
+        self.lock().values().filter(|e| e.outcome.is_none()).count()
+    }
 }
 
 #[cfg(test)]
