@@ -414,7 +414,8 @@ async fn installs_run_as_tasks_for_their_caller_only_and_stop_when_cancelled() {
         &["secret", "sh.helm.release.v1.hang.v1", "-n", "team-b"],
     )
     .expect("the revision is recorded");
-    assert_eq!(record["metadata"]["labels"]["status"], "failed", "{record}");
+    let labels = &record["metadata"]["labels"];
+    assert_eq!(labels["status"], "failed", "{labels}");
 }
 
 fn initialize(capabilities: Value) -> Vec<u8> {
