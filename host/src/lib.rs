@@ -4,13 +4,12 @@
 pub mod capabilities;
 pub mod catalog;
 pub mod chart;
-pub mod cli_chart;
-pub mod cli_plugins;
-pub mod cli_release;
-pub mod cli_template;
+pub mod cli;
 pub mod cluster;
-pub mod config;
+pub mod defaults;
+pub mod engine;
 pub mod error_chain;
+pub mod flags;
 pub mod kgst;
 pub mod mcp;
 pub mod names;

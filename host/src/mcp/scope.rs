@@ -16,8 +16,8 @@ use super::access::{AuthMode, Caller};
 use super::context::Context;
 use super::task_run::TaskStatusSink;
 use crate::cluster::{Cluster, ClusterError};
+use crate::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 use crate::quote::quote;
-use crate::release::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 use crate::release::validate_release_name;
 
 /// A release name from a tool argument, checked before it reaches a label

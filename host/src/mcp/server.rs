@@ -39,9 +39,9 @@ use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
 use super::task_store::{self, TaskStore};
 use super::{task_run, tool_set};
+use crate::engine::Control;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
-use crate::release::engine::Control;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -462,7 +462,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<UnlockArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<crate::release::engine::UnlockOutcome>, String> {
+    ) -> Result<Json<crate::engine::UnlockOutcome>, String> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);

@@ -18,7 +18,7 @@ use rmcp::{ErrorData, RoleServer};
 
 use super::access::bearer_token;
 use super::task_store::{Outcome, Owner, TaskHandle, TaskStore};
-use crate::release::engine::{ProgressSink, Step};
+use crate::engine::{ProgressSink, Step};
 
 /// The `_meta` key of a tool that says whether it runs as a task.
 pub const TASK_SUPPORT_META: &str = "k0rdent.io/taskSupport";
