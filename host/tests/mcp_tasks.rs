@@ -545,3 +545,13 @@ fn a_client_without_the_extension_gets_plain_results() {
     assert_eq!(result["isError"], true, "{reply}");
     assert!(result["content"][0]["text"].is_string(), "{reply}");
 }
+
+#[test]
+fn a_read_only_server_offers_no_tasks() {
+    let work = tempfile::tempdir().unwrap();
+    let mut stdio = RawStdio::start(work.path(), &["--read-only"]);
+    let init = stdio.ask(&initialize(json!({"extensions": {TASKS: {}}})));
+    let capabilities = &init["result"]["capabilities"];
+    assert!(capabilities["tools"].is_object(), "{init}");
+    assert!(capabilities["extensions"][TASKS].is_null(), "{init}");
+}
