@@ -16,6 +16,8 @@ mod render_tool;
 mod scope;
 mod server;
 pub mod stdio;
+mod task_run;
+pub mod task_store;
 mod tool_set;
 pub mod wire;
 

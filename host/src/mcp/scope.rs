@@ -10,6 +10,7 @@ use rmcp::service::{Peer, RequestContext};
 use tokio::sync::{mpsc, oneshot};
 
 use super::context::Context;
+use super::task_run::TaskStatusSink;
 use crate::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 
 // Namespace resolution lives with the access rules; the tools reach it through here.
@@ -53,24 +54,39 @@ enum Message {
 }
 
 /// Forwards engine steps as `notifications/progress` when the client sent a
-/// progress token; one task keeps them in order.
+/// progress token; one task keeps them in order. A call run as an MCP task
+/// reports to the task's status message instead ([`super::task_run`]).
 pub struct Progress {
     sender: Option<mpsc::UnboundedSender<Message>>,
+    task_status: Option<ProgressSink>,
 }
 
 impl Progress {
     pub fn for_request(context: &RequestContext<RoleServer>) -> Self {
+        if let Some(TaskStatusSink(sink)) = context.extensions.get::<TaskStatusSink>() {
+            return Progress {
+                sender: None,
+                task_status: Some(sink.clone()),
+            };
+        }
         let Some(token) = context.meta.get_progress_token() else {
-            return Progress { sender: None };
+            return Progress {
+                sender: None,
+                task_status: None,
+            };
         };
         let (sender, receiver) = mpsc::unbounded_channel();
         tokio::spawn(forward(context.peer.clone(), token, receiver));
         Progress {
             sender: Some(sender),
+            task_status: None,
         }
     }
 
     pub fn sink(&self) -> Option<ProgressSink> {
+        if let Some(sink) = &self.task_status {
+            return Some(sink.clone());
+        }
         let sender = self.sender.clone()?;
         Some(Arc::new(move |step: Step, message: &str| {
             let _ = sender.send(Message::Progress(step, message.to_string()));
@@ -83,7 +99,9 @@ impl Progress {
     }
 
     pub fn report(&self, step: Step, message: impl Into<String>) {
-        if let Some(sender) = &self.sender {
+        if let Some(sink) = &self.task_status {
+            sink(step, &message.into());
+        } else if let Some(sender) = &self.sender {
             let _ = sender.send(Message::Progress(step, message.into()));
         }
     }
