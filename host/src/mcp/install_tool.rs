@@ -8,8 +8,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::Caller;
+use super::access::namespaces::scope;
 use super::context::Context;
-use super::scope::{Progress, check_release_name, engine_options, scope};
+use super::progress::Progress;
+use super::scope::{check_release_name, engine_options};
 use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
 use crate::flags::parse_duration;
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};

@@ -11,6 +11,7 @@ mod install_tool;
 pub mod jwt;
 pub mod metrics;
 mod plugins_tool;
+mod progress;
 mod releases_tool;
 mod render_tool;
 mod scope;

@@ -31,12 +31,12 @@ use super::discovery;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
+use super::progress::Progress;
 use super::releases_tool::{
     self, DiffArgs, DiffResult, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList,
     TemplatesListArgs, UninstallArgs, UninstallResult, UnlockArgs,
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
-use super::scope::Progress;
 use super::task_store::{self, TaskStore};
 use super::{task_run, tool_set};
 use crate::engine::Control;
