@@ -1734,7 +1734,7 @@ async fn probe_as_the_pod(tokens: &str) {
     let Err(err) = access.cluster_for(&Caller::Server).await else {
         panic!("the pod built a client of its own: it holds a credential");
     };
-    assert!(err.contains("token"), "{err}");
+    assert!(err.to_string().contains("token"), "{err}");
 
     // The caller's RBAC decides.
     let as_caller = access

@@ -15,6 +15,7 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use tokio::sync::OnceCell;
 
+use super::error::ToolError;
 use crate::cluster::{Cluster, DiscoveryCache, connect};
 use crate::flags::{ClusterArgs, EngineArgs};
 
@@ -161,21 +162,21 @@ impl Access {
     }
 
     /// Refuses a namespace the filter does not allow, naming the filter.
-    pub fn check_namespace(&self, namespace: &str) -> Result<(), String> {
+    pub fn check_namespace(&self, namespace: &str) -> Result<(), ToolError> {
         if !crate::names::is_dns_label(namespace) {
-            return Err(format!(
+            return Err(ToolError::Refused(format!(
                 "namespace {namespace:?} is not a valid namespace name (lower-case letters, digits and '-', at most 63); for example \"kcm-system\""
-            ));
+            )));
         }
         if self.filter.allows(namespace) {
             Ok(())
         } else {
-            Err(format!(
+            Err(ToolError::Refused(format!(
                 "namespace {namespace:?} is outside this server's namespace filter `{}`; \
                  fix: use a namespace the filter allows (k0rdent.mgmt.namespaces.list shows them) \
                  or ask the operator to widen --namespace-filter",
                 self.filter.pattern()
-            ))
+            )))
         }
     }
 
@@ -192,19 +193,19 @@ impl Access {
         let cluster = self
             .cluster_for(&Caller::Token(token.to_string()))
             .await
-            .map_err(AuthnError::Unavailable)?;
+            .map_err(|e| AuthnError::Unavailable(e.to_string()))?;
         apiserver_authn::review(cluster.client().clone()).await?;
         self.accepted.insert(token);
         Ok(())
     }
 
     /// The cluster client this call acts through.
-    pub async fn cluster_for(&self, caller: &Caller) -> Result<Cluster, String> {
+    pub async fn cluster_for(&self, caller: &Caller) -> Result<Cluster, ToolError> {
         match caller {
             Caller::Token(token) => connect(&self.cluster_args.source(), Some(token))
                 .await
                 .map(|client| Cluster::with_cache(client, &self.discovery))
-                .map_err(|e| e.to_string()),
+                .map_err(ToolError::from),
             Caller::Server => self
                 .server_cluster
                 .get_or_try_init(|| async {
@@ -217,13 +218,13 @@ impl Access {
                 })
                 .await
                 .cloned()
-                .map_err(|e| e.to_string()),
+                .map_err(ToolError::from),
         }
     }
 
     /// Who the call acts as: the bearer token of its HTTP request in
     /// OIDC_REQUIRED mode, else the server.
-    pub fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, String> {
+    pub fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, ToolError> {
         if self.mode == AuthMode::DevAllowAny {
             return Ok(Caller::Server);
         }
@@ -231,9 +232,9 @@ impl Access {
         match parts.and_then(|p| bearer_token(&p.headers)) {
             Some(token) => Ok(Caller::Token(token)),
             None => Err(
-                "OIDC_REQUIRED: this call carries no bearer token; fix: send `Authorization: Bearer <token>` \
+                ToolError::Refused("OIDC_REQUIRED: this call carries no bearer token; fix: send `Authorization: Bearer <token>` \
                  with a token the cluster accepts"
-                    .to_string(),
+                    .to_string()),
             ),
         }
     }

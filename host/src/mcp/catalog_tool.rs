@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::context::Context;
+use super::error::ToolError;
 use crate::catalog::{CatalogOrigin, CatalogSnapshot};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -59,12 +60,8 @@ pub struct CatalogAppChart {
     pub repository: String,
 }
 
-pub async fn list(context: &Context, args: CatalogListArgs) -> Result<CatalogList, String> {
-    let snapshot: CatalogSnapshot = context
-        .catalog
-        .get(args.refresh)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn list(context: &Context, args: CatalogListArgs) -> Result<CatalogList, ToolError> {
+    let snapshot: CatalogSnapshot = context.catalog.get(args.refresh).await?;
     let apps = snapshot
         .index
         .search(args.app.as_deref(), args.tag.as_deref())

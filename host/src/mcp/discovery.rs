@@ -152,7 +152,7 @@ pub async fn read_resource(
             };
             let listed = releases_tool::list_templates(context, caller, args)
                 .await
-                .map_err(|m| ErrorData::internal_error(m, None))?;
+                .map_err(|m| ErrorData::internal_error(m.to_string(), None))?;
             let found = listed
                 .templates
                 .into_iter()
@@ -185,7 +185,7 @@ async fn catalog_app(context: &Context, app: &str) -> Result<Option<CatalogApp>,
     };
     let listed = catalog_tool::list(context, args)
         .await
-        .map_err(|m| ErrorData::internal_error(m, None))?;
+        .map_err(|m| ErrorData::internal_error(m.to_string(), None))?;
     Ok(listed.apps.into_iter().find(|a| a.name == app))
 }
 
@@ -388,10 +388,10 @@ pub async fn complete(
                 .access
                 .cluster_for(caller)
                 .await
-                .map_err(|m| ErrorData::internal_error(m, None))?;
+                .map_err(|m| ErrorData::internal_error(m.to_string(), None))?;
             visible_namespaces(&context.access, &cluster)
                 .await
-                .map_err(|m| ErrorData::internal_error(m, None))?
+                .map_err(|m| ErrorData::internal_error(m.to_string(), None))?
         }
         "service-template" => {
             let args = TemplatesListArgs {
@@ -400,7 +400,7 @@ pub async fn complete(
             };
             releases_tool::list_templates(context, caller, args)
                 .await
-                .map_err(|m| ErrorData::invalid_params(m, None))?
+                .map_err(|m| ErrorData::invalid_params(m.to_string(), None))?
                 .templates
                 .into_iter()
                 .map(|t| t.name)

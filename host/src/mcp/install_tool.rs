@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::access::namespaces::scope;
 use super::context::Context;
+use super::error::ToolError;
 use super::progress::Progress;
 use super::scope::{check_release_name, engine_options};
 use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
@@ -207,7 +208,7 @@ pub async fn install(
     args: InstallArgs,
     progress: &Progress,
     control: &Control,
-) -> Result<InstallResult, String> {
+) -> Result<InstallResult, ToolError> {
     check_release_name("template", &args.template)?;
     let mut options = engine_options(context);
     options.force_conflicts = args.force_conflicts;
@@ -239,16 +240,13 @@ pub async fn install(
                 &args.version,
             ),
         )
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .await??;
     // Every namespace's values before any write: a validator that refuses
     // one refuses the call, not half of it.
     let namespaces = namespaces
         .into_iter()
         .map(|ns| prepared.values(&ns).map(|values| (ns, values)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<Vec<_>, _>>()?;
     let release = args.template.clone();
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
@@ -330,7 +328,7 @@ pub async fn install(
             .iter()
             .map(|r| format!("{}: {}", r.namespace, r.error.as_deref().unwrap_or("")))
             .collect();
-        return Err(errors.join("\n"));
+        return Err(ToolError::Refused(errors.join("\n")));
     }
     Ok(InstallResult {
         applied: results.iter().flat_map(|r| r.applied.clone()).collect(),
@@ -369,10 +367,8 @@ fn dry_run(
     prepared: &PreparedApp,
     release: &str,
     namespace: &str,
-) -> Result<NamespaceResult, String> {
-    let rendered = prepared
-        .render(&context.plugins, release, namespace)
-        .map_err(|e| e.to_string())?;
+) -> Result<NamespaceResult, ToolError> {
+    let rendered = prepared.render(&context.plugins, release, namespace)?;
     let mut hooks = Vec::new();
     let mut objects = Vec::new();
     for m in &rendered.manifests {

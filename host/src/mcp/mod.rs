@@ -6,6 +6,7 @@ mod client_log;
 pub mod confirm;
 pub mod context;
 mod discovery;
+pub mod error;
 pub mod http;
 mod install_tool;
 pub mod jwt;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::access::Caller;
 use super::access::namespaces::{scope, single_namespace, visible_namespaces};
 use super::context::Context;
+use super::error::ToolError;
 use super::scope::{check_release_name, engine_options, kgst_only};
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::engine::{
@@ -69,7 +70,7 @@ pub async fn list_templates(
     context: &Context,
     caller: &Caller,
     args: TemplatesListArgs,
-) -> Result<TemplatesList, String> {
+) -> Result<TemplatesList, ToolError> {
     let (cluster, namespaces) = scope(
         &context.access,
         caller,
@@ -138,7 +139,7 @@ pub async fn uninstall(
     caller: &Caller,
     args: UninstallArgs,
     control: &Control,
-) -> Result<UninstallResult, String> {
+) -> Result<UninstallResult, ToolError> {
     check_release_name("template", &args.template)?;
     let options = engine_options(context);
     let (cluster, namespaces) = scope(
@@ -181,13 +182,13 @@ pub async fn uninstall(
     }
     if !errors.is_empty() {
         errors.sort();
-        return Err(errors.join("\n"));
+        return Err(ToolError::Refused(errors.join("\n")));
     }
     if result.namespaces.is_empty() {
-        return Err(format!(
+        return Err(ToolError::Refused(format!(
             "release {release:?} is not installed in {}; fix: check the name with k0rdent.mgmt.serviceTemplates.list",
             result.not_installed_in.join(", ")
-        ));
+        )));
     }
     result
         .namespaces
@@ -217,7 +218,7 @@ pub async fn history(
     context: &Context,
     caller: &Caller,
     args: HistoryArgs,
-) -> Result<History, String> {
+) -> Result<History, ToolError> {
     check_release_name("release", &args.release)?;
     let (cluster, namespace) =
         single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
@@ -227,8 +228,7 @@ pub async fn history(
         &namespace,
         Some(&kgst_only(context)),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(History {
         release: args.release,
         namespace,
@@ -271,7 +271,7 @@ pub async fn diff(
     caller: &Caller,
     args: DiffArgs,
     control: &Control,
-) -> Result<DiffResult, String> {
+) -> Result<DiffResult, ToolError> {
     check_release_name("release", &args.release)?;
     let (cluster, namespace) =
         single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
@@ -286,8 +286,7 @@ pub async fn diff(
                 &namespace,
                 &args.ignore,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             Ok(DiffResult {
                 plan: None,
                 drift: Some(drift),
@@ -300,9 +299,8 @@ pub async fn diff(
                     .into());
             }
             let prepared = prepare_app(context.kgst_sources(), app, &args.release, version)
-                .await
-                .map_err(|e| e.to_string())?;
-            let values = prepared.values(&namespace).map_err(|e| e.to_string())?;
+                .await?;
+            let values = prepared.values(&namespace)?;
             let plan = ops::plan(
                 &cluster,
                 &context.plugins,
@@ -316,8 +314,7 @@ pub async fn diff(
                 },
                 control,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             Ok(DiffResult {
                 plan: Some(plan),
                 drift: None,
@@ -348,7 +345,7 @@ pub async fn rollback(
     caller: &Caller,
     args: RollbackArgs,
     control: &Control,
-) -> Result<ReleaseReport, String> {
+) -> Result<ReleaseReport, ToolError> {
     check_release_name("release", &args.release)?;
     let mut options = engine_options(context);
     if let Some(timeout) = &args.timeout {
@@ -366,7 +363,7 @@ pub async fn rollback(
         control,
     )
     .await
-    .map_err(|e| e.to_string())
+    .map_err(ToolError::from)
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -386,7 +383,7 @@ pub async fn unlock(
     caller: &Caller,
     args: UnlockArgs,
     control: &Control,
-) -> Result<UnlockOutcome, String> {
+) -> Result<UnlockOutcome, ToolError> {
     check_release_name("release", &args.release)?;
     let (cluster, namespace) =
         single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
@@ -400,7 +397,7 @@ pub async fn unlock(
         control,
     )
     .await
-    .map_err(|e| e.to_string())
+    .map_err(ToolError::from)
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -411,7 +408,7 @@ pub struct NamespaceList {
     pub namespaces: Vec<String>,
 }
 
-pub async fn namespaces(context: &Context, caller: &Caller) -> Result<NamespaceList, String> {
+pub async fn namespaces(context: &Context, caller: &Caller) -> Result<NamespaceList, ToolError> {
     let cluster = context.access.cluster_for(caller).await?;
     Ok(NamespaceList {
         filter: context.access.filter.pattern().to_string(),

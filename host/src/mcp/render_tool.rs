@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::Context;
+use super::error::ToolError;
 use crate::kgst::{KgstError, KgstInfo, RenderedObject, describe, prepare_app};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -42,7 +43,7 @@ pub struct RenderResult {
     pub plugins: Vec<String>,
 }
 
-pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, String> {
+pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderResult, ToolError> {
     super::scope::check_release_name("template", &args.template)?;
     let namespace = args
         .namespace
@@ -51,7 +52,7 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
     context.access.check_namespace(&namespace)?;
     render(context, &args, namespace)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ToolError::from)
 }
 
 async fn render(

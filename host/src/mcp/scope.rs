@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::context::Context;
+use super::error::ToolError;
 use crate::engine::{EngineOptions, KgstOnly};
 
 use crate::quote::quote;
@@ -12,14 +13,14 @@ use crate::release::validate_release_name;
 
 /// A release name from a tool argument, checked before it reaches a label
 /// selector, a Secret name or any cluster call.
-pub fn check_release_name(argument: &str, name: &str) -> Result<(), String> {
+pub fn check_release_name(argument: &str, name: &str) -> Result<(), ToolError> {
     validate_release_name(name).map_err(|_| {
-        format!(
+        ToolError::Refused(format!(
             "{argument} {} is not a valid release name: use 1–53 lower-case letters, digits, '-' \
              and '.', starting and ending with a letter or digit; fix: pass the template name as \
              k0rdent.catalog.serviceTemplates.list shows it, e.g. minio",
             quote(name)
-        )
+        ))
     })
 }
 

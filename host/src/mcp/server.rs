@@ -28,6 +28,7 @@ use super::client_log::ClientLog;
 use super::confirm::{self, Verdict};
 use super::context::Context;
 use super::discovery;
+use super::error::ToolError;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
@@ -239,7 +240,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<CatalogListArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<CatalogList>, String> {
+    ) -> Result<Json<CatalogList>, ToolError> {
         unless_cancelled(
             &context,
             "the catalog listing",
@@ -268,7 +269,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<RenderArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<RenderResult>, String> {
+    ) -> Result<Json<RenderResult>, ToolError> {
         let work = render_tool::render_app(&self.context, args);
         unless_cancelled(&context, "the render", work)
             .await
@@ -299,7 +300,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<InstallArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<InstallResult>, String> {
+    ) -> Result<Json<InstallResult>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
@@ -325,7 +326,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<TemplatesListArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<TemplatesList>, String> {
+    ) -> Result<Json<TemplatesList>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let work = releases_tool::list_templates(&self.context, &caller, args);
         unless_cancelled(&context, "the ServiceTemplate listing", work)
@@ -352,7 +353,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<UninstallArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<UninstallResult>, String> {
+    ) -> Result<Json<UninstallResult>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
@@ -377,7 +378,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<HistoryArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<History>, String> {
+    ) -> Result<Json<History>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let work = releases_tool::history(&self.context, &caller, args);
         unless_cancelled(&context, "the history", work)
@@ -406,7 +407,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<DiffArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<DiffResult>, String> {
+    ) -> Result<Json<DiffResult>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
@@ -434,7 +435,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<RollbackArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<ReleaseReport>, String> {
+    ) -> Result<Json<ReleaseReport>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
@@ -462,7 +463,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<UnlockArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<crate::engine::UnlockOutcome>, String> {
+    ) -> Result<Json<crate::engine::UnlockOutcome>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);
@@ -487,7 +488,7 @@ impl K0rdentMcp {
         &self,
         Parameters(_): Parameters<NoArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<NamespaceList>, String> {
+    ) -> Result<Json<NamespaceList>, ToolError> {
         let caller = self.context.access.caller(&context)?;
         let work = releases_tool::namespaces(&self.context, &caller);
         unless_cancelled(&context, "the namespace listing", work)
@@ -550,12 +551,11 @@ impl K0rdentMcp {
 async fn unless_cancelled<T>(
     context: &RequestContext<RoleServer>,
     during: &str,
-    work: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
+    work: impl Future<Output = Result<T, ToolError>>,
+) -> Result<T, ToolError> {
     Control::new(context.ct.clone(), None)
         .unless_cancelled(during, work)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -659,7 +659,7 @@ impl ServerHandler for K0rdentMcp {
             .context
             .access
             .caller(&context)
-            .map_err(|m| ErrorData::invalid_request(m, None))?;
+            .map_err(|m| ErrorData::invalid_request(m.to_string(), None))?;
         discovery::read_resource(&self.context, &caller, &request.uri)
             .await
             .map(ReadResourceResponse::Complete)
@@ -692,7 +692,7 @@ impl ServerHandler for K0rdentMcp {
             .context
             .access
             .caller(&context)
-            .map_err(|m| ErrorData::invalid_request(m, None))?;
+            .map_err(|m| ErrorData::invalid_request(m.to_string(), None))?;
         discovery::complete(&self.context, &caller, &request).await
     }
 

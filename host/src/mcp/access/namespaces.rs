@@ -8,9 +8,13 @@ use kube::api::{Api, ListParams};
 
 use super::{Access, AuthMode, Caller};
 use crate::cluster::{Cluster, ClusterError};
+use crate::mcp::error::ToolError;
 
 /// Namespaces the filter allows that the caller can see, by name.
-pub async fn visible_namespaces(access: &Access, cluster: &Cluster) -> Result<Vec<String>, String> {
+pub async fn visible_namespaces(
+    access: &Access,
+    cluster: &Cluster,
+) -> Result<Vec<String>, ToolError> {
     let api: Api<Namespace> = Api::all(cluster.client().clone());
     let list = api
         .list(&ListParams::default())
@@ -33,11 +37,11 @@ pub async fn target_namespaces(
     cluster: &Cluster,
     namespace: Option<&str>,
     all_namespaces: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ToolError> {
     match (namespace, all_namespaces) {
-        (Some(_), true) => {
-            Err("give either `namespace` or `all_namespaces: true`, not both".to_string())
-        }
+        (Some(_), true) => Err(ToolError::Refused(
+            "give either `namespace` or `all_namespaces: true`, not both".to_string(),
+        )),
         (Some(ns), false) => {
             access.check_namespace(ns)?;
             Ok(vec![ns.to_string()])
@@ -45,20 +49,20 @@ pub async fn target_namespaces(
         (None, true) => {
             let names = visible_namespaces(access, cluster).await?;
             if names.is_empty() {
-                return Err(format!(
+                return Err(ToolError::Refused(format!(
                     "no namespace in the cluster matches this server's namespace filter `{}`; \
                      fix: create one, or name a namespace the filter allows",
                     access.filter.pattern()
-                ));
+                )));
             }
             Ok(names)
         }
         (None, false) => {
             if access.mode == AuthMode::OidcRequired && matches!(caller, Caller::Token(_)) {
-                return Err(
+                return Err(ToolError::Refused(
                     "OIDC_REQUIRED: name the `namespace` to act in, or set `all_namespaces: true`"
                         .to_string(),
-                );
+                ));
             }
             access.check_namespace(&access.default_namespace)?;
             Ok(vec![access.default_namespace.clone()])
@@ -72,7 +76,7 @@ pub async fn scope(
     caller: &Caller,
     namespace: Option<&str>,
     all_namespaces: bool,
-) -> Result<(Cluster, Vec<String>), String> {
+) -> Result<(Cluster, Vec<String>), ToolError> {
     let cluster = access.cluster_for(caller).await?;
     let namespaces = target_namespaces(access, caller, &cluster, namespace, all_namespaces).await?;
     Ok((cluster, namespaces))
@@ -84,7 +88,7 @@ pub async fn single_namespace(
     access: &Access,
     caller: &Caller,
     namespace: Option<&str>,
-) -> Result<(Cluster, String), String> {
+) -> Result<(Cluster, String), ToolError> {
     let (cluster, namespaces) = scope(access, caller, namespace, false).await?;
     Ok((cluster, namespaces[0].clone()))
 }
