@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod chart;
 pub mod cli_chart;
 pub mod cli_plugins;
+pub mod cli_plugins_test;
 pub mod cli_release;
 pub mod cli_template;
 pub mod cluster;

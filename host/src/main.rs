@@ -69,6 +69,8 @@ enum PluginsCommand {
     Push(Box<k0rdent_mcp::cli_plugins::PushArgs>),
     /// Pull and verify an OCI plugin as the server would, and write it out in the --plugin-dir layout.
     Pull(Box<k0rdent_mcp::cli_plugins::PullArgs>),
+    /// Run a plugin's self-test (its golden cases and the host's smoke cases) and print a pass table.
+    Test(Box<k0rdent_mcp::cli_plugins_test::TestArgs>),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +110,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::Pull(args),
         } => k0rdent_mcp::cli_plugins::pull(*args),
+        Command::Plugins {
+            command: PluginsCommand::Test(args),
+        } => k0rdent_mcp::cli_plugins_test::test(*args),
         Command::Template(args) => {
             tokio::runtime::Runtime::new()?.block_on(k0rdent_mcp::cli_template::template(*args))
         }

@@ -11,6 +11,7 @@ use crate::cli_chart::RegistryArgs;
 use crate::config::PluginArgs;
 use crate::oci::{ChartRef, ChartSource};
 use crate::plugin::PluginHost;
+use crate::plugin::active::ActivePlugins;
 use crate::plugin::selection::PluginSet;
 
 /// Where kgst is published; the catalog documents installing every app through it.
@@ -78,6 +79,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub plugins: PluginArgs,
     #[command(flatten)]
+    pub plugin_set: crate::plugin::hot_swap::PluginSetArgs,
+    #[command(flatten)]
     pub http: super::http::HttpArgs,
     #[command(flatten)]
     pub access: super::access::AccessArgs,
@@ -93,7 +96,8 @@ impl ServeArgs {
 }
 
 pub struct Context {
-    pub plugins: PluginSet,
+    /// The active plugin set; a tool takes `current()` once per call.
+    pub plugins: Arc<ActivePlugins>,
     pub catalog: CatalogSource,
     pub charts: ChartSource,
     pub kgst: ChartRef,
@@ -108,13 +112,14 @@ pub struct Context {
 }
 
 impl Context {
-    /// What the kgst module reads a catalog install from.
-    pub fn kgst_sources(&self) -> crate::kgst::Sources<'_> {
+    /// What the kgst module reads a catalog install from, with the plugin
+    /// set the calling tool took for the whole call.
+    pub fn kgst_sources<'a>(&'a self, plugins: &'a PluginSet) -> crate::kgst::Sources<'a> {
         crate::kgst::Sources {
             catalog: &self.catalog,
             charts: &self.charts,
             kgst: &self.kgst,
-            plugins: &self.plugins,
+            plugins,
         }
     }
 
@@ -133,6 +138,9 @@ impl Context {
             );
         }
         let (host, plugins) = args.plugins.load(&args.registry)?;
+        let plugins = args
+            .plugin_set
+            .start(&host, plugins, &args.registry, &args.plugins.trust);
         let kgst = if args.kgst_version.starts_with("sha256:") {
             ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
         } else {

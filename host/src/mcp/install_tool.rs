@@ -12,6 +12,7 @@ use super::context::Context;
 use super::scope::{Progress, check_release_name, engine_options, scope};
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport, parse_duration};
+use crate::plugin::selection::PluginSet;
 use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -206,6 +207,9 @@ pub async fn install(
     control: &Control,
 ) -> Result<InstallResult, String> {
     check_release_name("template", &args.template)?;
+    // One plugin set for the whole call, even if a swap lands meanwhile.
+    let snapshot = context.plugins.current();
+    let plugins: &PluginSet = &snapshot;
     let mut options = engine_options(context);
     options.force_conflicts = args.force_conflicts;
     if let Some(timeout) = &args.timeout {
@@ -230,7 +234,7 @@ pub async fn install(
         .unless_cancelled(
             "the catalog check and the pull of kgst",
             prepare_app(
-                context.kgst_sources(),
+                context.kgst_sources(plugins),
                 &args.app,
                 &args.template,
                 &args.version,
@@ -250,13 +254,13 @@ pub async fn install(
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
         for (ns, values) in &namespaces {
-            let mut result = dry_run(context, &prepared, &release, ns)?;
+            let mut result = dry_run(plugins, &prepared, &release, ns)?;
             let plan = control
                 .unless_cancelled(
                     "the plan (server-side-apply dry runs)",
                     ops::plan(
                         &cluster,
-                        &context.plugins,
+                        plugins,
                         options.clone(),
                         &prepared.kgst,
                         &release,
@@ -287,7 +291,7 @@ pub async fn install(
             .map(|(ns, values)| async move {
                 let report = ops::install(
                     cluster,
-                    &context.plugins,
+                    plugins,
                     options.clone(),
                     &prepared.kgst,
                     release,
@@ -328,13 +332,13 @@ pub async fn install(
 
 /// What an install would apply in `namespace`, from a render with no cluster.
 fn dry_run(
-    context: &Context,
+    plugins: &PluginSet,
     prepared: &PreparedApp,
     release: &str,
     namespace: &str,
 ) -> Result<NamespaceResult, String> {
     let rendered = prepared
-        .render(&context.plugins, release, namespace)
+        .render(plugins, release, namespace)
         .map_err(|e| e.to_string())?;
     let mut hooks = Vec::new();
     let mut objects = Vec::new();

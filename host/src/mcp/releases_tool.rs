@@ -157,7 +157,7 @@ pub async fn uninstall(
         .map(|ns| async move {
             let result = ops::uninstall(
                 cluster,
-                &context.plugins,
+                &context.plugins.current(),
                 options.clone(),
                 release,
                 &ns,
@@ -282,7 +282,7 @@ pub async fn diff(
         (None, None) => {
             let drift = ops::drift(
                 &cluster,
-                &context.plugins,
+                &context.plugins.current(),
                 options,
                 &args.release,
                 &namespace,
@@ -301,13 +301,13 @@ pub async fn diff(
                             see drift, or leave out ignore"
                     .into());
             }
-            let prepared = prepare_app(context.kgst_sources(), app, &args.release, version)
+            let prepared = prepare_app(context.kgst_sources(&context.plugins.current()), app, &args.release, version)
                 .await
                 .map_err(|e| e.to_string())?;
             let values = prepared.values(&namespace).map_err(|e| e.to_string())?;
             let plan = ops::plan(
                 &cluster,
-                &context.plugins,
+                &context.plugins.current(),
                 options,
                 &prepared.kgst,
                 &args.release,
@@ -357,7 +357,7 @@ pub async fn rollback(
     let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
     ops::rollback(
         &cluster,
-        &context.plugins,
+        &context.plugins.current(),
         options,
         &args.release,
         &namespace,
@@ -390,7 +390,7 @@ pub async fn unlock(
     let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
     ops::unlock(
         &cluster,
-        &context.plugins,
+        &context.plugins.current(),
         engine_options(context),
         &args.release,
         &namespace,

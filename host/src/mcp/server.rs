@@ -147,9 +147,10 @@ impl K0rdentMcp {
     pub fn new(context: Arc<Context>) -> Self {
         let mut tool_router = Self::tool_router();
         let hidden = tool_set::shape(&mut tool_router, context.read_only);
+        let metrics = Metrics::with_plugins(&context.plugins);
         K0rdentMcp {
             context,
-            metrics: Metrics::new(),
+            metrics,
             tool_router,
             hidden: Arc::new(hidden),
             client_log: ClientLog::default(),
@@ -187,7 +188,7 @@ impl K0rdentMcp {
         )
     )]
     pub async fn plugins_list(&self, Parameters(_): Parameters<NoArgs>) -> Json<PluginList> {
-        Json(plugins_tool::list(&self.context.plugins))
+        Json(plugins_tool::list_active(&self.context.plugins))
     }
 
     /// List the apps of the k0rdent catalog that can be installed as

@@ -67,13 +67,14 @@ impl ChartPattern {
     }
 }
 
+#[derive(Clone)]
 struct Entry {
     plugin: Arc<Plugin>,
     patterns: Vec<ChartPattern>,
 }
 
-/// Every loaded plugin, in load order.
-#[derive(Default)]
+/// Every loaded plugin, in load order. Cloning shares the plugins.
+#[derive(Default, Clone)]
 pub struct PluginSet {
     entries: Vec<Entry>,
     /// Lets even [`VALIDATION_REQUIRED`] charts render without a validator.
