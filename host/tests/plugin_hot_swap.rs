@@ -552,8 +552,11 @@ fn plugins_test_prints_a_pass_table_for_a_good_plugin() {
     );
     assert!(!table.contains("FAIL"), "{table}");
 
-    // --json, for scripts; the bare component alone runs the host's cases.
-    let component = test_plugin_dir().join("kgst_layout_probe.wasm");
+    // --json, for scripts; a bare component with no golden cases beside it
+    // runs the host's cases alone.
+    let component = work.path().join("bare/kgst_layout_probe.wasm");
+    std::fs::create_dir_all(component.parent().unwrap()).unwrap();
+    std::fs::copy(test_plugin_dir().join("kgst_layout_probe.wasm"), &component).unwrap();
     let report: Value = serde_json::from_str(&succeeded(&plugins_test(&[
         component.to_str().unwrap(),
         "--json",

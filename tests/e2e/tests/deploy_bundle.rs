@@ -1854,27 +1854,47 @@ fn plugin_set_values_render_a_mounted_plugin_set_file() {
     let set = k0rdent_mcp::plugin::set_file::PluginSetFile::parse(Path::new(set_path), &set_text)
         .unwrap_or_else(|e| panic!("the server refuses the rendered set: {e}\n{set_text}"));
     assert_eq!(set.plugins.len(), 1, "{set_text}");
-    assert!(set.plugins[0].reference().ends_with(&format!("@sha256:{}", "0".repeat(64))));
+    assert!(
+        set.plugins[0]
+            .reference()
+            .ends_with(&format!("@sha256:{}", "0".repeat(64)))
+    );
     assert_eq!(
         set.trusted_keys,
         [PathBuf::from("/etc/k0rdent-mcp/plugin-keys/release.pub")]
     );
     let keys = &find(&objects, "ConfigMap", "plugin-keys")["data"];
     assert!(
-        keys["release.pub"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"),
+        keys["release.pub"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----"),
         "{keys}"
     );
 
     let pod = pod_spec(&objects);
-    let set_volume = volume_at(pod, "/etc/k0rdent-mcp/plugin-set").expect("the set file is mounted");
-    assert_eq!(set_volume["configMap"]["name"], "k0rdent-mcp-plugin-set", "{set_volume}");
+    let set_volume =
+        volume_at(pod, "/etc/k0rdent-mcp/plugin-set").expect("the set file is mounted");
+    assert_eq!(
+        set_volume["configMap"]["name"], "k0rdent-mcp-plugin-set",
+        "{set_volume}"
+    );
     let keys_volume = volume_at(pod, "/etc/k0rdent-mcp/plugin-keys").expect("the keys are mounted");
-    assert_eq!(keys_volume["configMap"]["name"], "k0rdent-mcp-plugin-keys", "{keys_volume}");
+    assert_eq!(
+        keys_volume["configMap"]["name"], "k0rdent-mcp-plugin-keys",
+        "{keys_volume}"
+    );
     let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
-    assert!(mounts.iter().all(|m| m.get("subPath").is_none()), "subPath mounts never update");
+    assert!(
+        mounts.iter().all(|m| m.get("subPath").is_none()),
+        "subPath mounts never update"
+    );
 
     // Another plugin: same server ConfigMap, same pod template checksum.
-    let other = format!("pluginSet.plugins[0]=oci://registry.local:5000/k0rdent/kgst-validator@sha256:{}", "1".repeat(64));
+    let other = format!(
+        "pluginSet.plugins[0]=oci://registry.local:5000/k0rdent/kgst-validator@sha256:{}",
+        "1".repeat(64)
+    );
     let swapped = render(&bin, home.path(), &["-f", &variant, "--set", &other]).unwrap();
     let checksum = |objects: &[Value]| {
         find(objects, "Deployment", "k0rdent-mcp")["spec"]["template"]["metadata"]["annotations"]
@@ -1893,9 +1913,11 @@ fn plugin_set_values_render_a_mounted_plugin_set_file() {
         "{:?}",
         ids(&defaults)
     );
-    assert!(find(&defaults, "ConfigMap", "k0rdent-mcp")["data"]
-        .get("K0RDENT_MCP_PLUGIN_SET")
-        .is_none());
+    assert!(
+        find(&defaults, "ConfigMap", "k0rdent-mcp")["data"]
+            .get("K0RDENT_MCP_PLUGIN_SET")
+            .is_none()
+    );
     assert_refused(
         &bin,
         home.path(),
