@@ -391,6 +391,40 @@ async fn a_running_server_swaps_validators_from_its_plugin_set_and_refuses_bad_o
     let (failing_ref, failing_digest) =
         push(work, &host, &failing_dir, "plugins/failing", Some(&author));
 
+    // An author runs the same gate on the pushed artifact before pointing a server at it.
+    let tested = cli(
+        work,
+        &host,
+        &[
+            "plugins",
+            "test",
+            &failing_ref,
+            "--plugin-trusted-key",
+            author_pub.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !tested.status.success(),
+        "plugins test must fail the disagreeing artifact"
+    );
+    let table = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        table.contains("minio-2.0.2") && table.contains("FAIL"),
+        "{table}"
+    );
+    let tested = cli(
+        work,
+        &host,
+        &[
+            "plugins",
+            "test",
+            &b_ref,
+            "--plugin-trusted-key",
+            author_pub.to_str().unwrap(),
+        ],
+    );
+    assert!(succeeded(&tested).contains("passed"));
+
     let cases = [
         (tampered_ref, tampered_digest, "verify", "hash to"),
         (

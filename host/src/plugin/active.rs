@@ -69,6 +69,7 @@ pub struct LastReload {
     /// The digest of the artifact at fault, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// Why it was refused (refused only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
