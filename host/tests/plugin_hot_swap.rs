@@ -586,6 +586,16 @@ fn plugins_test_prints_a_pass_table_for_a_good_plugin() {
     );
     assert!(!table.contains("FAIL"), "{table}");
 
+    // A renderer's golden render case (a 0.1-contract plugin, through the host's translation).
+    let renderer = test_plugin_dir().join("legacy-renderer.plugin.json");
+    let table = succeeded(&plugins_test(&[renderer.to_str().unwrap()]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("echo") && l.contains("render") && l.contains("pass")),
+        "{table}"
+    );
+
     // --json, for scripts; a bare component with no golden cases beside it
     // runs the host's cases alone.
     let component = work.path().join("bare/kgst_layout_probe.wasm");
