@@ -2,13 +2,8 @@
 //! the MCP render tool): Helm v4.1.4's own defaults, so charts choose the API versions they
 //! choose under `helm template`. Installs use the cluster's served versions instead.
 
-use crate::plugin::contract::Capabilities;
-
-/// `.Capabilities.KubeVersion` unless told otherwise (what helm v4.1.4 assumes without a cluster).
-pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
-
-/// `.Capabilities.HelmVersion`: the Helm release whose behaviour the renderer reproduces.
-pub const HELM_VERSION: &str = "v4.1.4";
+use crate::defaults::HELM_VERSION;
+use crate::plugin::contract::{Capabilities, ReleaseInfo};
 
 /// Helm v4.1.4's built-in `.Capabilities.APIVersions`, in Helm's order, recorded from the real
 /// binary by `scripts/regen-template-conformance`. Helm compiles this set in: it does not change
@@ -31,6 +26,18 @@ pub fn offline(kube_version: String, extra_api_versions: Vec<String>) -> Capabil
         kube_version,
         api_versions: api_versions_with(extra_api_versions),
         helm_version: HELM_VERSION.into(),
+    }
+}
+
+/// What templates see as `.Release` (Helm's `Service` included) for revision `revision`.
+pub fn release(name: String, namespace: String, revision: u32, is_install: bool) -> ReleaseInfo {
+    ReleaseInfo {
+        name,
+        namespace,
+        revision,
+        is_install,
+        is_upgrade: !is_install,
+        service: crate::defaults::RELEASE_SERVICE.into(),
     }
 }
 

@@ -8,7 +8,7 @@ use super::error::ClusterError;
 use super::objects::ObjectKey;
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const HELM_MANAGED_BY: &str = "Helm";
+pub const HELM_MANAGED_BY: &str = crate::defaults::RELEASE_SERVICE;
 pub const RELEASE_NAME_ANNOTATION: &str = "meta.helm.sh/release-name";
 pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 pub const RESOURCE_POLICY_ANNOTATION: &str = "helm.sh/resource-policy";

@@ -14,7 +14,6 @@ use crate::catalog::CatalogSource;
 use crate::chart::{ArchiveLimits, Chart};
 use crate::oci::{ChartRef, ChartSource, PullOrigin};
 use crate::plugin::contract::InstallIntent;
-use crate::plugin::contract::ReleaseInfo;
 use crate::plugin::selection::PluginSet;
 use crate::plugin::{Plugin, PluginError};
 use crate::render::{RenderRequest, Rendered, render};
@@ -160,17 +159,15 @@ impl PreparedApp {
     ) -> Result<Rendered, KgstError> {
         let request = RenderRequest {
             chart: &self.kgst,
-            release: ReleaseInfo {
-                name: release.to_string(),
-                namespace: namespace.to_string(),
-                revision: 1,
-                is_install: true,
-                is_upgrade: false,
-                service: "Helm".into(),
-            },
+            release: crate::capabilities::release(
+                release.to_string(),
+                namespace.to_string(),
+                1,
+                true,
+            ),
             user_values: self.values(namespace)?,
             capabilities: crate::capabilities::offline(
-                crate::capabilities::DEFAULT_KUBE_VERSION.into(),
+                crate::defaults::DEFAULT_KUBE_VERSION.into(),
                 vec!["k0rdent.mirantis.com/v1beta1".into()],
             ),
         };

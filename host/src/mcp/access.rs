@@ -16,7 +16,7 @@ use rmcp::service::RequestContext;
 use tokio::sync::OnceCell;
 
 use crate::cluster::{Cluster, DiscoveryCache, connect};
-use crate::ops::{ClusterArgs, EngineArgs};
+use crate::flags::{ClusterArgs, EngineArgs};
 
 mod apiserver_authn;
 
@@ -29,7 +29,7 @@ pub enum AuthMode {
     DevAllowAny,
 }
 
-pub const DEFAULT_NAMESPACE_FILTER: &str = "kcm-system";
+pub const DEFAULT_NAMESPACE_FILTER: &str = crate::defaults::MANAGEMENT_NAMESPACE;
 
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {

@@ -1,114 +1,30 @@
-//! What the MCP tools share: configuration, loaded plugins, the catalog and
-//! the chart source. Built once at start-up from `serve`'s flags.
+//! What the MCP tools share for the server's lifetime: loaded plugins, the catalog, the chart source,
+//! access rules and engine options. Built once at start-up by `crate::cli::serve` from its flags; per-call
+//! state (caller, namespaces, progress) lives in `scope.rs` and `progress.rs`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use clap::Args;
-
-use crate::catalog::{CatalogSource, CatalogSourceOptions, DEFAULT_INDEX_URL};
-use crate::cli_chart::RegistryArgs;
-use crate::config::PluginArgs;
+use crate::catalog::CatalogSource;
 use crate::oci::{ChartRef, ChartSource};
+use std::sync::Arc;
+
 use crate::plugin::PluginHost;
 use crate::plugin::active::ActivePlugins;
 use crate::plugin::selection::PluginSet;
 
-/// Where kgst is published; the catalog documents installing every app through it.
-pub const DEFAULT_KGST_CHART: &str = "oci://ghcr.io/k0rdent/catalog/charts/kgst";
-pub const DEFAULT_KGST_VERSION: &str = "2.0.2";
-
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// Catalog index: an https:// URL or a local file.
-    #[arg(long = "catalog-url", env = "K0RDENT_MCP_CATALOG_URL", default_value = DEFAULT_INDEX_URL)]
-    pub catalog_url: String,
-    /// How long a fetched catalog index is used before it is fetched again, in seconds.
-    #[arg(
-        long = "catalog-ttl-seconds",
-        env = "K0RDENT_MCP_CATALOG_TTL_SECONDS",
-        default_value_t = 900
-    )]
-    pub catalog_ttl_seconds: u64,
-    /// The kgst chart installs go through.
-    #[arg(long = "kgst-chart", env = "K0RDENT_MCP_KGST_CHART", default_value = DEFAULT_KGST_CHART)]
-    pub kgst_chart: String,
-    /// The kgst version (tag) to use, or a digest `sha256:…` to pin it.
-    #[arg(long = "kgst-version", env = "K0RDENT_MCP_KGST_VERSION", default_value = DEFAULT_KGST_VERSION)]
-    pub kgst_version: String,
-    /// Folder for the last good copy of the catalog index.
-    /// Defaults to $XDG_CACHE_HOME/k0rdent-mcp/catalog (or ~/.cache/…).
-    #[arg(
-        long = "catalog-cache-dir",
-        env = "K0RDENT_MCP_CATALOG_CACHE_DIR",
-        value_name = "DIR"
-    )]
-    pub catalog_cache_dir: Option<std::path::PathBuf>,
-    /// Namespace used when a tool call names none.
-    #[arg(
-        long = "default-namespace",
-        env = "K0RDENT_MCP_DEFAULT_NAMESPACE",
-        default_value = "kcm-system"
-    )]
-    pub default_namespace: String,
-    /// Serve only the tools that write nothing (list, render, history, plugins); calls to the others are
-    /// refused with an error naming this flag.
-    #[arg(
-        long = "read-only",
-        env = "K0RDENT_MCP_READ_ONLY",
-        action = clap::ArgAction::Set,
-        num_args = 0..=1,
-        default_value_t = false,
-        default_missing_value = "true",
-        value_name = "BOOL"
-    )]
-    pub read_only: bool,
-    /// How destructive tools (uninstall, rollback) are confirmed: `when-supported` asks the user through MCP
-    /// elicitation when the client offers it, else the call must carry `confirm: true`; `require` serves them
-    /// only to clients with elicitation; `never` asks nobody.
-    #[arg(
-        long = "confirm-destructive",
-        env = "K0RDENT_MCP_CONFIRM_DESTRUCTIVE",
-        value_enum,
-        default_value = "when-supported",
-        value_name = "MODE"
-    )]
-    pub confirm_destructive: super::confirm::ConfirmMode,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-    #[command(flatten)]
-    pub plugins: PluginArgs,
-    #[command(flatten)]
-    pub plugin_set: crate::plugin::hot_swap::PluginSetArgs,
-    #[command(flatten)]
-    pub http: super::http::HttpArgs,
-    #[command(flatten)]
-    pub access: super::access::AccessArgs,
-}
-
-impl ServeArgs {
-    /// Flag checks that need no plugins or network: run before loading
-    /// plugins (seconds of work), so a refused configuration fails fast.
-    pub fn check(&self) -> anyhow::Result<()> {
-        self.http.check()?;
-        self.http.check_exposure(self.access.auth_mode)
-    }
-}
-
 pub struct Context {
-    /// The active plugin set; a tool takes `current()` once per call.
+    /// The active plugin set; a tool takes `current()` once per call, so a
+    /// hot swap never changes plugins under a running call.
     pub plugins: Arc<ActivePlugins>,
     pub catalog: CatalogSource,
     pub charts: ChartSource,
     pub kgst: ChartRef,
     pub default_namespace: String,
     pub access: super::access::Access,
-    pub engine: crate::release::engine::EngineOptions,
+    pub engine: crate::engine::EngineOptions,
     /// `--read-only`: only tools that write nothing are served.
     pub read_only: bool,
     pub confirm: super::confirm::ConfirmMode,
-    // Keeps the engine (and its epoch ticker) alive as long as the plugins.
-    _host: PluginHost,
+    /// Keeps the engine (and its epoch ticker) alive as long as the plugins.
+    pub(crate) _plugin_host: PluginHost,
 }
 
 impl Context {
@@ -121,52 +37,5 @@ impl Context {
             kgst: &self.kgst,
             plugins,
         }
-    }
-
-    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Arc<Self>> {
-        let access = super::access::Access::from_args(&args.access)?;
-        if access.mode == super::access::AuthMode::OidcRequired && args.http.listen.is_none() {
-            anyhow::bail!(
-                "--auth-mode OIDC_REQUIRED needs --http ADDR: stdio carries no bearer token; \
-                 serve over HTTP, or use DEV_ALLOW_ANY for a local stdio server"
-            );
-        }
-        if args.confirm_destructive == super::confirm::ConfirmMode::Never && !args.read_only {
-            tracing::warn!(
-                "INSECURE: --confirm-destructive never: uninstall, rollback and unlock run on the \
-                 model's say-so, without asking the user"
-            );
-        }
-        let (host, plugins) = args.plugins.load(&args.registry)?;
-        let plugins = args
-            .plugin_set
-            .start(&host, plugins, &args.registry, &args.plugins.trust);
-        let kgst = if args.kgst_version.starts_with("sha256:") {
-            ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
-        } else {
-            ChartRef::parse(&args.kgst_chart, Some(&args.kgst_version))?
-        };
-        let charts = args.registry.source(&kgst.registry)?;
-        let catalog = CatalogSource::new(CatalogSourceOptions {
-            location: args.catalog_url.clone(),
-            ttl: Duration::from_secs(args.catalog_ttl_seconds),
-            ..CatalogSourceOptions::new(
-                args.catalog_cache_dir
-                    .clone()
-                    .unwrap_or_else(|| crate::config::cache_base().join("catalog")),
-            )
-        });
-        Ok(Arc::new(Context {
-            plugins,
-            catalog,
-            charts,
-            kgst,
-            default_namespace: args.default_namespace.clone(),
-            access,
-            engine: args.access.engine.options(),
-            read_only: args.read_only,
-            confirm: args.confirm_destructive,
-            _host: host,
-        }))
     }
 }

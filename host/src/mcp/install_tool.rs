@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::access::Caller;
 use super::context::Context;
 use super::scope::{Progress, check_release_name, engine_options, scope};
+use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
+use crate::flags::parse_duration;
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
-use crate::ops::{self, ReleaseReport, parse_duration};
+use crate::ops::{self, ReleaseReport};
 use crate::plugin::selection::PluginSet;
-use crate::release::engine::{Control, EngineError, InstallMode, Step};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,10 +85,10 @@ pub struct NamespaceResult {
     /// Present when the call first recovered the release from an abandoned
     /// operation whose lock had expired: `{revision, holder, since, …}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<crate::release::engine::Recovered>,
+    pub recovered: Option<crate::engine::Recovered>,
     /// `dry_run` only: what the install or upgrade would change in this namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<crate::release::engine::ChangePlan>,
+    pub plan: Option<crate::engine::ChangePlan>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -262,11 +263,13 @@ pub async fn install(
                         &cluster,
                         plugins,
                         options.clone(),
-                        &prepared.kgst,
-                        &release,
-                        ns,
-                        values.clone(),
-                        InstallMode::UpgradeInstall,
+                        InstallRequest {
+                            release: release.clone(),
+                            namespace: ns.to_string(),
+                            chart: &prepared.kgst,
+                            values: values.clone(),
+                            mode: InstallMode::UpgradeInstall,
+                        },
                         control,
                     ),
                 )
@@ -293,11 +296,13 @@ pub async fn install(
                     cluster,
                     plugins,
                     options.clone(),
-                    &prepared.kgst,
-                    release,
-                    &ns,
-                    values,
-                    InstallMode::UpgradeInstall,
+                    InstallRequest {
+                        release: release.to_string(),
+                        namespace: ns.clone(),
+                        chart: &prepared.kgst,
+                        values,
+                        mode: InstallMode::UpgradeInstall,
+                    },
                     control,
                 )
                 .await;

@@ -20,7 +20,7 @@ mod tool_set;
 pub mod wire;
 
 pub use catalog_tool::{CatalogList, CatalogListArgs};
-pub use context::{Context, ServeArgs};
+pub use context::Context;
 pub use plugins_tool::{PluginList, PluginSummary, list as plugins_list};
 pub use render_tool::{RenderArgs, RenderResult};
 pub use server::K0rdentMcp;

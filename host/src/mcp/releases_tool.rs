@@ -14,12 +14,13 @@ use super::scope::{
     check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
 };
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
-use crate::kgst::prepare_app;
-use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport, parse_duration};
-use crate::release::engine::{
-    ChangePlan, Control, DriftReport, InstallMode, SERVICE_TEMPLATE_GROUP, SERVICE_TEMPLATE_KIND,
-    UnlockOutcome,
+use crate::engine::{
+    ChangePlan, Control, DriftReport, InstallMode, InstallRequest, SERVICE_TEMPLATE_GROUP,
+    SERVICE_TEMPLATE_KIND, UnlockOutcome,
 };
+use crate::flags::parse_duration;
+use crate::kgst::prepare_app;
+use crate::ops::{self, HistoryRow, ReleaseReport, UninstallReport};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,25 +151,23 @@ pub async fn uninstall(
     .await?;
     let (cluster, options) = (&cluster, &options);
     let release = args.template.as_str();
-    let outcomes: Vec<(
-        String,
-        Result<UninstallReport, crate::release::engine::EngineError>,
-    )> = futures::stream::iter(namespaces)
-        .map(|ns| async move {
-            let result = ops::uninstall(
-                cluster,
-                &context.plugins.current(),
-                options.clone(),
-                release,
-                &ns,
-                control,
-            )
+    let outcomes: Vec<(String, Result<UninstallReport, crate::engine::EngineError>)> =
+        futures::stream::iter(namespaces)
+            .map(|ns| async move {
+                let result = ops::uninstall(
+                    cluster,
+                    &context.plugins.current(),
+                    options.clone(),
+                    release,
+                    &ns,
+                    control,
+                )
+                .await;
+                (ns, result)
+            })
+            .buffer_unordered(context.access.max_parallel)
+            .collect()
             .await;
-            (ns, result)
-        })
-        .buffer_unordered(context.access.max_parallel)
-        .collect()
-        .await;
     let mut result = UninstallResult {
         namespaces: Vec::new(),
         not_installed_in: Vec::new(),
@@ -177,9 +176,7 @@ pub async fn uninstall(
     for (ns, outcome) in outcomes {
         match outcome {
             Ok(report) => result.namespaces.push(report),
-            Err(crate::release::engine::EngineError::NotFound { .. }) => {
-                result.not_installed_in.push(ns)
-            }
+            Err(crate::engine::EngineError::NotFound { .. }) => result.not_installed_in.push(ns),
             Err(e) => errors.push(format!("{ns}: {e}")),
         }
     }
@@ -309,11 +306,13 @@ pub async fn diff(
                 &cluster,
                 &context.plugins.current(),
                 options,
-                &prepared.kgst,
-                &args.release,
-                &namespace,
-                values,
-                InstallMode::UpgradeInstall,
+                InstallRequest {
+                    release: args.release.clone(),
+                    namespace: namespace.clone(),
+                    chart: &prepared.kgst,
+                    values,
+                    mode: InstallMode::UpgradeInstall,
+                },
                 control,
             )
             .await

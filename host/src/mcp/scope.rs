@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::access::{AuthMode, Caller};
 use super::context::Context;
 use crate::cluster::{Cluster, ClusterError};
+use crate::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 use crate::quote::quote;
-use crate::release::engine::{Control, EngineOptions, KgstOnly, ProgressSink, Step};
 use crate::release::validate_release_name;
 
 /// A release name from a tool argument, checked before it reaches a label

@@ -37,9 +37,9 @@ use super::releases_tool::{
 use super::render_tool::{self, RenderArgs, RenderResult};
 use super::scope::Progress;
 use super::tool_set;
+use crate::engine::Control;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
-use crate::release::engine::Control;
 
 /// The arguments of a tool that takes none: its schema then says so too.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -431,7 +431,7 @@ impl K0rdentMcp {
         &self,
         Parameters(args): Parameters<UnlockArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<crate::release::engine::UnlockOutcome>, String> {
+    ) -> Result<Json<crate::engine::UnlockOutcome>, String> {
         let caller = self.context.access.caller(&context)?;
         let progress = Progress::for_request(&context);
         let control = progress.control(&context);

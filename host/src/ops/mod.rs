@@ -3,78 +3,45 @@
 //! loaded chart and values to a report, so both surfaces behave and answer
 //! alike.
 
-mod cluster_args;
 mod report;
 
-pub use cluster_args::{ClusterArgs, EngineArgs, parse_duration};
 pub use report::{
     HistoryRow, ListRow, ReleaseReport, UninstallReport, history_rows, list_rows, object_ref,
     recovered_text,
 };
 
-use serde_json::{Map, Value};
-
-use crate::chart::Chart;
 use crate::cluster::Cluster;
-use crate::plugin::selection::PluginSet;
-use crate::release::engine::{
-    ChangePlan, Control, DriftReport, EngineError, EngineOptions, IgnoreRule, InstallMode,
-    InstallRequest, KgstOnly, ReleaseEngine, ReleaseStore, UnlockOutcome,
+use crate::engine::{
+    ChangePlan, Control, DriftReport, EngineError, EngineOptions, IgnoreRule, InstallRequest,
+    KgstOnly, ReleaseEngine, ReleaseStore, UnlockOutcome,
 };
+use crate::plugin::selection::PluginSet;
 
-/// `helm upgrade --install` (or `install`/`upgrade` with `mode`) and its report.
-#[allow(clippy::too_many_arguments)]
+/// `helm upgrade --install` (or `install`/`upgrade` with `request.mode`) and its report.
 pub async fn install(
     cluster: &Cluster,
     plugins: &PluginSet,
     options: EngineOptions,
-    chart: &Chart,
-    release: &str,
-    namespace: &str,
-    values: Map<String, Value>,
-    mode: InstallMode,
+    request: InstallRequest<'_>,
     control: &Control,
 ) -> Result<ReleaseReport, EngineError> {
     let engine = ReleaseEngine::new(cluster, plugins, options);
-    let request = install_request(chart, release, namespace, values, mode);
     let outcome = engine.upgrade_install(request, control).await?;
     Ok(ReleaseReport::from_outcome(&outcome))
 }
 
 /// What [`install`] would change, writing nothing (server-side-apply dry
 /// runs as the cluster's identity).
-#[allow(clippy::too_many_arguments)]
 pub async fn plan(
     cluster: &Cluster,
     plugins: &PluginSet,
     options: EngineOptions,
-    chart: &Chart,
-    release: &str,
-    namespace: &str,
-    values: Map<String, Value>,
-    mode: InstallMode,
+    request: InstallRequest<'_>,
     control: &Control,
 ) -> Result<ChangePlan, EngineError> {
-    let request = install_request(chart, release, namespace, values, mode);
     ReleaseEngine::new(cluster, plugins, options)
         .plan_upgrade_install(request, control)
         .await
-}
-
-fn install_request<'c>(
-    chart: &'c Chart,
-    release: &str,
-    namespace: &str,
-    values: Map<String, Value>,
-    mode: InstallMode,
-) -> InstallRequest<'c> {
-    InstallRequest {
-        release: release.to_string(),
-        namespace: namespace.to_string(),
-        chart,
-        values,
-        mode,
-    }
 }
 
 /// Drift of a release's last deployed revision from the live objects;

@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cluster::ObjectKey;
+use crate::engine::{Recovered, ReleaseOutcome, TemplateValidity, UninstallOutcome};
 use crate::release::StoredRelease;
-use crate::release::engine::{Recovered, ReleaseOutcome, TemplateValidity, UninstallOutcome};
 
 /// `<namespace>/<Kind>/<name>` (cluster-scoped: `<Kind>/<name>`).
 pub fn object_ref(key: &ObjectKey) -> String {

@@ -20,8 +20,7 @@ use super::selection::PluginSet;
 use super::self_test::{self, golden::GoldenBundle};
 use super::set_file::{self, Fingerprint, PluginSetFile, SetEntry};
 use super::{PluginError, PluginHost};
-use crate::cli_chart::RegistryArgs;
-use crate::config::PluginTrustArgs;
+use crate::flags::{PluginTrustArgs, RegistryArgs};
 use crate::oci::OciError;
 
 #[derive(Debug, Clone, Args)]

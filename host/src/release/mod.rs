@@ -4,7 +4,8 @@
 //! rollback/uninstall` (v3.17 and v4.1) accept our releases and we can read
 //! theirs.
 //!
-//! Pure logic: no I/O and no clock. Callers pass the time in.
+//! Pure logic: no I/O and no clock. Callers pass the time in. The cluster
+//! I/O that reads and writes these records is `crate::engine`.
 //!
 //! Layers, outermost first (see `codec.rs` and `secret.rs`):
 //! Secret JSON `data.release` = Kubernetes base64 of the *payload*;
@@ -13,7 +14,6 @@
 
 mod builder;
 mod codec;
-pub mod engine;
 mod go_json;
 mod history;
 mod record;

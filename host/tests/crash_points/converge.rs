@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use k0rdent_mcp::release::engine::parse_manifest_text;
+use k0rdent_mcp::engine::parse_manifest_text;
 use k0rdent_mcp::release::{Status, StoredRelease, release_from_secret};
 use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::Value;

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use k0rdent_mcp::chart::{ArchiveLimits, Chart};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, USER_AGENT, connect};
-use k0rdent_mcp::config::PluginArgs;
-use k0rdent_mcp::oci::{ChartRef, ChartSource, ChartSourceOptions, CredentialStore};
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineOptions, InstallMode, InstallRequest, ReleaseEngine, Step,
 };
+use k0rdent_mcp::flags::PluginArgs;
+use k0rdent_mcp::oci::{ChartRef, ChartSource, ChartSourceOptions, CredentialStore};
 use k0rdent_test_harness::bench::ms;
 use k0rdent_test_harness::charts;
 use k0rdent_test_harness::cluster::ControlPlane;
@@ -33,7 +33,7 @@ struct Cli {
     #[command(flatten)]
     plugins: PluginArgs,
     #[command(flatten)]
-    registry: k0rdent_mcp::cli_chart::RegistryArgs,
+    registry: k0rdent_mcp::flags::RegistryArgs,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

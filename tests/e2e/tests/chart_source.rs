@@ -581,8 +581,9 @@ mod header_bombs {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use k0rdent_mcp::cli_chart::{PullArgs, RegistryArgs};
-    use k0rdent_mcp::cli_template::load_chart_arg;
+    use k0rdent_mcp::cli::chart::PullArgs;
+    use k0rdent_mcp::cli::template::load_chart_arg;
+    use k0rdent_mcp::flags::RegistryArgs;
     use k0rdent_test_harness::charts::HeaderBomb;
 
     use super::*;
@@ -664,7 +665,7 @@ mod header_bombs {
             assert_refused(&format!("template {bomb:?}"), err, started, &expected);
 
             let started = Instant::now();
-            let err = k0rdent_mcp::cli_chart::pull(PullArgs {
+            let err = k0rdent_mcp::cli::chart::pull(PullArgs {
                 reference: oci.clone(),
                 version: Some("1.0.0".into()),
                 registry: args.clone(),

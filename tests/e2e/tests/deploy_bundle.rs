@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, FromArgMatches, Parser};
 use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
+use k0rdent_mcp::cli::serve::{ServeArgs, build_context};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, ObjectKey, connect};
-use k0rdent_mcp::config::{LogArgs, PluginArgs};
-use k0rdent_mcp::mcp::access::{Access, AuthMode, AuthnError, Caller};
-use k0rdent_mcp::mcp::confirm::ConfirmMode;
-use k0rdent_mcp::mcp::{Context, K0rdentMcp, ServeArgs};
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseEngine,
 };
+use k0rdent_mcp::flags::{LogArgs, PluginArgs};
+use k0rdent_mcp::mcp::K0rdentMcp;
+use k0rdent_mcp::mcp::access::{Access, AuthMode, AuthnError, Caller};
+use k0rdent_mcp::mcp::confirm::ConfirmMode;
 use k0rdent_test_harness::cluster::{ControlPlane, TEST_IDENTITIES};
 use k0rdent_test_harness::{free_port, require_program};
 use serde_json::{Value, json};
@@ -950,7 +951,7 @@ async fn start_http_server(
     port: u16,
 ) -> Result<tokio::task::JoinHandle<anyhow::Result<()>>, String> {
     args.check().map_err(|e| format!("{e:#}"))?;
-    let context = Context::from_args(&args).map_err(|e| format!("{e:#}"))?;
+    let context = build_context(&args).map_err(|e| format!("{e:#}"))?;
     let server = K0rdentMcp::new(context);
     let task = tokio::spawn(async move { k0rdent_mcp::mcp::http::serve(server, &args.http).await });
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -1098,7 +1099,7 @@ struct PluginCli {
     #[command(flatten)]
     plugins: PluginArgs,
     #[command(flatten)]
-    registry: k0rdent_mcp::cli_chart::RegistryArgs,
+    registry: k0rdent_mcp::flags::RegistryArgs,
 }
 
 /// `kubectl auth can-i --list` as rows `resource` (or `url:/path`) → verbs.

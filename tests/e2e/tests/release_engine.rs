@@ -5,10 +5,8 @@
 use std::collections::BTreeMap;
 
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
+use k0rdent_mcp::engine::{EngineError, EngineOptions, InstallAction, ReleaseEngine, ReleaseStore};
 use k0rdent_mcp::release::Status;
-use k0rdent_mcp::release::engine::{
-    EngineError, EngineOptions, InstallAction, ReleaseEngine, ReleaseStore,
-};
 use k0rdent_test_harness::cluster::ControlPlane;
 use k0rdent_test_harness::controllers::FAILED_JOB_REASON;
 use serde_json::{Value, json};

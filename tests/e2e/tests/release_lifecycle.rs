@@ -7,10 +7,10 @@
 use std::time::{Duration, Instant};
 
 use k0rdent_mcp::chart::{ArchiveLimits, load_chart_path};
-use k0rdent_mcp::release::Status;
-use k0rdent_mcp::release::engine::{
+use k0rdent_mcp::engine::{
     Control, EngineError, EngineOptions, InstallAction, InstallMode, InstallRequest, ReleaseStore,
 };
+use k0rdent_mcp::release::Status;
 use k0rdent_test_harness::cluster::ControlPlane;
 use k0rdent_test_harness::controllers::PlayedControllers;
 use serde_json::{Value, json};

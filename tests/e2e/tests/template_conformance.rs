@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use clap::Parser;
-use k0rdent_mcp::cli_template::{TemplateArgs, template_text};
+use k0rdent_mcp::cli::template::{TemplateArgs, template_text};
 use kgst_oracle::OracleCase;
 
 #[derive(Parser)]

@@ -347,7 +347,7 @@ fn metadata_of(spec: &ChartSpec) -> ChartMetadata {
 /// k0rdent's API as kgst needs.
 fn capabilities() -> super::contract::Capabilities {
     crate::capabilities::offline(
-        crate::capabilities::DEFAULT_KUBE_VERSION.into(),
+        crate::defaults::DEFAULT_KUBE_VERSION.into(),
         vec!["k0rdent.mirantis.com/v1beta1".into()],
     )
 }

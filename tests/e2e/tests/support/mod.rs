@@ -7,10 +7,8 @@ use std::path::PathBuf;
 use clap::Parser;
 use k0rdent_mcp::chart::{ArchiveLimits, Chart, load_chart_path};
 use k0rdent_mcp::cluster::{Cluster, ClusterSource, connect};
-use k0rdent_mcp::config::PluginArgs;
-use k0rdent_mcp::release::engine::{
-    Control, EngineOptions, InstallMode, InstallRequest, ReleaseEngine,
-};
+use k0rdent_mcp::engine::{Control, EngineOptions, InstallMode, InstallRequest, ReleaseEngine};
+use k0rdent_mcp::flags::PluginArgs;
 use k0rdent_mcp::release::secret_name;
 use k0rdent_test_harness::cluster::ControlPlane;
 use serde_json::{Map, Value, json};
@@ -22,7 +20,7 @@ pub struct Cli {
     #[command(flatten)]
     pub plugins: PluginArgs,
     #[command(flatten)]
-    pub registry: k0rdent_mcp::cli_chart::RegistryArgs,
+    pub registry: k0rdent_mcp::flags::RegistryArgs,
 }
 
 pub fn values(v: Value) -> Map<String, Value> {

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::plugin::contract::{Capabilities, ReleaseInfo as RenderRelease};
+use crate::plugin::contract::Capabilities;
 use crate::release::{
-    ApplyMethod, HookEvent, HookRecord, NewRelease, Revision, Status, StoredRelease,
+    ApplyMethod, HookEvent, HookRecord, NewRelease, ReleaseRecord, Revision, Status, StoredRelease,
     chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
     upgrade_base, upgrade_should_install, validate_release_name,
 };
@@ -13,12 +13,31 @@ use crate::render::{RenderRequest, render};
 use super::control::{Control, Step};
 use super::documents::{SplitDocuments, manifest_text, split};
 use super::error::EngineError;
-use super::revision::Applied;
+use super::lock::HeldLock;
+use super::revision::{Applied, Plan};
 use super::validity::wait_for_validity;
 use super::{InstallAction, InstallMode, InstallRequest, ReleaseEngine, ReleaseOutcome, clock};
 
+/// A revision ready to be written: rendered, planned against the live objects, its pending record built.
+struct Pending<'h> {
+    record: ReleaseRecord,
+    /// The user labels the previous revision carried (helm's `--labels`), kept on upgrade.
+    labels: BTreeMap<String, String>,
+    plan: Plan,
+    is_install: bool,
+    /// The deployed revision an upgrade starts from.
+    current: Option<&'h StoredRelease>,
+}
+
+/// What preparation found: nothing to do, or a revision to write.
+enum Prepared<'h> {
+    Unchanged(&'h StoredRelease),
+    Pending(Box<Pending<'h>>),
+}
+
 impl ReleaseEngine<'_> {
-    /// `helm upgrade --install`.
+    /// `helm upgrade --install`, in helm's three phases: prepare (read, render, plan; no write),
+    /// perform (lock, hooks, apply, record), and on failure fail-and-roll-back.
     pub async fn upgrade_install(
         &self,
         req: InstallRequest<'_>,
@@ -29,15 +48,34 @@ impl ReleaseEngine<'_> {
         if let Some(scope) = &self.options.kgst_only {
             scope.check_chart(name, ns, &req.chart.metadata.name)?;
         }
-        let store = self.store();
         if control.is_cancelled() {
             return Err(control.cancelled("the start of the operation"));
         }
         let (history, recovered) = self.take_turn(name, ns, control).await?;
-        let (is_install, revision, current) = starting_point(name, ns, &history, req.mode)?;
+        let mut outcome = match self.prepare(&req, &history, control).await? {
+            Prepared::Unchanged(current) => {
+                let service_templates = self.validity_of(&current.record, control).await?;
+                ReleaseOutcome::unchanged(current, service_templates)
+            }
+            Prepared::Pending(pending) => self.perform(*pending, &history, control).await?,
+        };
+        outcome.recovered = recovered;
+        Ok(outcome)
+    }
 
+    /// Everything before the first write: where the release starts from, the rendered revision,
+    /// whether it changes anything, the object plan (server-side-apply dry runs) and the pending
+    /// record.
+    async fn prepare<'h>(
+        &self,
+        req: &InstallRequest<'_>,
+        history: &'h [StoredRelease],
+        control: &Control,
+    ) -> Result<Prepared<'h>, EngineError> {
+        let (name, ns) = (req.release.as_str(), req.namespace.as_str());
+        let (is_install, revision, current) = starting_point(name, ns, history, req.mode)?;
         let (docs, notes) = self
-            .render_revision(&req, revision, is_install, control)
+            .render_revision(req, revision, is_install, control)
             .await?;
         let manifest = manifest_text(&docs.manifests);
         let hooks: Vec<HookRecord> = docs.hooks.iter().map(|(_, h)| h.clone()).collect();
@@ -47,20 +85,9 @@ impl ReleaseEngine<'_> {
         // still apply, taking back what others changed.
         if let Some(current) = current
             && !self.options.force_conflicts
-            && unchanged(&history, current, &req.values, &chart, &manifest, &hooks)
+            && unchanged(history, current, &req.values, &chart, &manifest, &hooks)
         {
-            let service_templates = self.validity_of(&current.record, control).await?;
-            return Ok(ReleaseOutcome {
-                action: InstallAction::Unchanged,
-                revision: current.revision(),
-                record: current.record.clone(),
-                applied: Vec::new(),
-                hooks: Vec::new(),
-                deleted: Vec::new(),
-                kept: Vec::new(),
-                service_templates,
-                recovered,
-            });
+            return Ok(Prepared::Unchanged(current));
         }
 
         let plan = self
@@ -75,11 +102,11 @@ impl ReleaseEngine<'_> {
         let first_deployed = current
             .and_then(|c| c.record.info.first_deployed.time())
             .unwrap_or(now);
-        let labels = match latest(&history) {
+        let labels = match latest(history) {
             Some(last) if !is_install => last.user_labels(),
             _ => BTreeMap::new(),
         };
-        let mut record = NewRelease {
+        let record = NewRelease {
             name: name.to_string(),
             namespace: ns.to_string(),
             revision,
@@ -103,114 +130,178 @@ impl ReleaseEngine<'_> {
             apply_method: Some(ApplyMethod::ServerSide),
         }
         .into_record()?;
+        Ok(Prepared::Pending(Box::new(Pending {
+            record,
+            labels,
+            plan,
+            is_install,
+            current,
+        })))
+    }
+
+    /// The writes: the pending revision (which is the lock), pruning, hooks and objects, then the
+    /// previous revision superseded and this one deployed.
+    async fn perform(
+        &self,
+        mut pending: Pending<'_>,
+        history: &[StoredRelease],
+        control: &Control,
+    ) -> Result<ReleaseOutcome, EngineError> {
         if control.is_cancelled() {
             return Err(control.cancelled("the preparation of the release"));
         }
-        let lock = self.lock(&record, labels, &history).await?;
+        let (name, ns) = (
+            pending.record.name.clone(),
+            pending.record.namespace.clone(),
+        );
+        let labels = std::mem::take(&mut pending.labels);
+        let lock = self.lock(&pending.record, labels, history).await?;
+        let store = self.store();
         // Pruning is a write too: only under the lock.
-        if !is_install {
-            for old in revisions_to_prune(&history, self.options.max_history) {
-                store.delete(name, ns, old).await?;
+        if !pending.is_install {
+            for old in revisions_to_prune(history, self.options.max_history) {
+                store.delete(&name, &ns, old).await?;
             }
         }
 
-        let events = if is_install {
+        let events = if pending.is_install {
             (HookEvent::PreInstall, HookEvent::PostInstall)
         } else {
             (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
         };
         let mut applied = Applied::default();
         let result = self
-            .apply_revision(&mut record, &lock, events, &plan, &mut applied, control)
+            .apply_revision(
+                &mut pending.record,
+                &lock,
+                events,
+                &pending.plan,
+                &mut applied,
+                control,
+            )
             .await;
         if let Err(err) = result {
-            if matches!(err, EngineError::LockLost { .. }) {
-                // Whoever took the lock over owns the record and the cleanup.
-                return Err(err);
-            }
-            let (operation, description) = if is_install {
-                ("INSTALLATION", format!("Release {name:?} failed: {err}"))
-            } else {
-                ("UPGRADE", format!("Upgrade {name:?} failed: {err}"))
-            };
-            if is_install {
-                // Leave nothing half-installed but what the chart asked to keep.
-                self.remove_created(&plan, &applied).await;
-            }
-            record.info.status = Some(Status::Failed);
-            record.info.description = description;
-            let Some(current) = current.filter(|_| self.options.rollback_on_failure) else {
-                lock.release(&record).await?;
-                return Err(EngineError::Failed {
-                    operation,
-                    release: name.to_string(),
-                    revision,
-                    source: Box::new(err),
-                });
-            };
-            control.report(
-                Step::Rollback,
-                format!(
-                    "upgrade failed; rolling back to revision {}",
-                    current.revision()
-                ),
-            );
-            // The rollback must finish even if the caller cancelled the
-            // upgrade: that is what leaves the release consistent.
-            // Still leased while failed, so no other operation starts
-            // before the rollback's revision exists.
-            lock.save(&record).await?;
-            let rollback = self
-                .rollback_holding(
-                    name,
-                    ns,
-                    lock,
-                    &record,
-                    current.revision(),
-                    &Control::default(),
-                )
-                .await;
-            return Err(match rollback {
-                Ok(done) => EngineError::RolledBack {
-                    operation,
-                    release: name.to_string(),
-                    revision,
-                    rolled_back_to: current.revision(),
-                    rollback_revision: done.revision,
-                    source: Box::new(err),
-                },
-                Err(rollback) => EngineError::RollbackFailed {
-                    operation,
-                    release: name.to_string(),
-                    revision,
-                    rolled_back_to: current.revision(),
-                    source: Box::new(err),
-                    rollback: Box::new(rollback),
-                },
-            });
+            return Err(self.fail(pending, lock, &applied, err, control).await);
         }
 
-        if let Some(current) = current {
+        if let Some(current) = pending.current {
             let mut old = current.record.clone();
             old.info.status = Some(Status::Superseded);
             store.update(&old, &current.user_labels()).await?;
         }
+        let mut record = pending.record;
         record.info.status = Some(Status::Deployed);
-        record.info.description = if is_install {
+        record.info.description = if pending.is_install {
             "Install complete".into()
         } else {
             "Upgrade complete".into()
         };
         lock.release(&record).await?;
         let service_templates = self.validity_of(&record, control).await?;
-        let action = if is_install {
+        let action = if pending.is_install {
             InstallAction::Installed
         } else {
             InstallAction::Upgraded
         };
-        let mut outcome = ReleaseOutcome::deployed(action, record, applied, service_templates);
-        outcome.recovered = recovered;
-        Ok(outcome)
+        Ok(ReleaseOutcome::deployed(
+            action,
+            record,
+            applied,
+            service_templates,
+        ))
+    }
+
+    /// A failed revision: recorded failed; a first install's new objects removed; an upgrade rolled
+    /// back to the revision it started from (unless `rollback_on_failure` is off). Returns the error
+    /// the caller gets, naming what was done.
+    async fn fail(
+        &self,
+        pending: Pending<'_>,
+        lock: HeldLock<'_>,
+        applied: &Applied,
+        err: EngineError,
+        control: &Control,
+    ) -> EngineError {
+        if matches!(err, EngineError::LockLost { .. }) {
+            // Whoever took the lock over owns the record and the cleanup.
+            return err;
+        }
+        let Pending {
+            mut record,
+            plan,
+            is_install,
+            current,
+            ..
+        } = pending;
+        let (name, ns, revision) = (
+            record.name.clone(),
+            record.namespace.clone(),
+            record.version,
+        );
+        let (operation, description) = if is_install {
+            ("INSTALLATION", format!("Release {name:?} failed: {err}"))
+        } else {
+            ("UPGRADE", format!("Upgrade {name:?} failed: {err}"))
+        };
+        if is_install {
+            // Leave nothing half-installed but what the chart asked to keep.
+            self.remove_created(&plan, applied).await;
+        }
+        record.info.status = Some(Status::Failed);
+        record.info.description = description;
+        let Some(current) = current.filter(|_| self.options.rollback_on_failure) else {
+            if let Err(write) = lock.release(&record).await {
+                return write;
+            }
+            return EngineError::Failed {
+                operation,
+                release: name,
+                revision,
+                source: Box::new(err),
+            };
+        };
+        control.report(
+            Step::Rollback,
+            format!(
+                "upgrade failed; rolling back to revision {}",
+                current.revision()
+            ),
+        );
+        // Still leased while failed, so no other operation starts before the rollback's revision
+        // exists.
+        if let Err(write) = lock.save(&record).await {
+            return write;
+        }
+        // The rollback must finish even if the caller cancelled the upgrade: that is what leaves
+        // the release consistent.
+        let rollback = self
+            .rollback_holding(
+                &name,
+                &ns,
+                lock,
+                &record,
+                current.revision(),
+                &Control::default(),
+            )
+            .await;
+        match rollback {
+            Ok(done) => EngineError::RolledBack {
+                operation,
+                release: name,
+                revision,
+                rolled_back_to: current.revision(),
+                rollback_revision: done.revision,
+                source: Box::new(err),
+            },
+            Err(rollback) => EngineError::RollbackFailed {
+                operation,
+                release: name,
+                revision,
+                rolled_back_to: current.revision(),
+                source: Box::new(err),
+                rollback: Box::new(rollback),
+            },
+        }
     }
 
     /// Validates and renders `req` in the sandbox as revision `revision`
@@ -237,14 +328,12 @@ impl ReleaseEngine<'_> {
         };
         let request = RenderRequest {
             chart: req.chart,
-            release: RenderRelease {
-                name: req.release.clone(),
-                namespace: req.namespace.clone(),
+            release: crate::capabilities::release(
+                req.release.clone(),
+                req.namespace.clone(),
                 revision,
                 is_install,
-                is_upgrade: !is_install,
-                service: "Helm".into(),
-            },
+            ),
             user_values: req.values.clone(),
             capabilities,
         };

@@ -115,7 +115,7 @@ impl Default for EngineOptions {
         EngineOptions {
             max_history: crate::release::DEFAULT_MAX_HISTORY,
             timeout: Duration::from_secs(300),
-            helm_version: crate::capabilities::HELM_VERSION.into(),
+            helm_version: crate::defaults::HELM_VERSION.into(),
             rollback_on_failure: true,
             validation_timeout: Duration::from_secs(60),
             kgst_only: None,
@@ -206,6 +206,21 @@ impl ReleaseOutcome {
             recovered: None,
         }
     }
+
+    /// Same chart and values as the deployed revision `current`: nothing written.
+    fn unchanged(current: &StoredRelease, service_templates: Vec<TemplateValidity>) -> Self {
+        ReleaseOutcome {
+            action: InstallAction::Unchanged,
+            revision: crate::release::Revision::revision(current),
+            record: current.record.clone(),
+            applied: Vec::new(),
+            hooks: Vec::new(),
+            deleted: Vec::new(),
+            kept: Vec::new(),
+            service_templates,
+            recovered: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -273,3 +288,6 @@ impl<'a> ReleaseEngine<'a> {
         self.store().history(release, namespace).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::cli_chart::RegistryArgs;
-use crate::config::PluginTrustArgs;
+use crate::flags::{PluginTrustArgs, RegistryArgs};
 use crate::plugin::manifest::{self, MANIFEST_SUFFIX, MAX_COMPONENT_BYTES};
 use crate::plugin::self_test::golden::GoldenBundle;
 use crate::plugin::self_test::{self, SelfTestReport};
@@ -55,7 +54,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
             cpu: Duration::from_secs(10),
             ..Limits::default()
         },
-        cache_dir: crate::config::user_cache_base().map(|base| base.join("plugins")),
+        cache_dir: crate::defaults::user_cache_base().map(|base| base.join("plugins")),
     })?;
     let mut plugins: Vec<(Plugin, GoldenBundle)> = Vec::new();
     if args.plugin.starts_with("oci://") {
@@ -81,7 +80,7 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
             } else {
                 manifest::read_plugin_dir(&path)?
             };
-            let folder = crate::cli_plugins::plugin_folder(&path);
+            let folder = super::plugins::plugin_folder(&path);
             for source in sources {
                 let golden = GoldenBundle::read_dir(folder, &source.manifest.name)
                     .map_err(anyhow::Error::msg)?;

@@ -9,8 +9,7 @@ use clap::Args;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 
-use crate::cli_chart::RegistryArgs;
-use crate::config::{PluginArgs, PluginTrustArgs};
+use crate::flags::{PluginArgs, PluginTrustArgs, RegistryArgs};
 use crate::oci::{ChartRef, Credentials, sha256_digest};
 use crate::plugin::manifest::{self, MANIFEST_SUFFIX, PluginSource};
 use crate::plugin::oci_artifact::{

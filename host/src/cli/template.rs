@@ -5,12 +5,11 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::capabilities::{self, DEFAULT_KUBE_VERSION};
+use crate::capabilities;
 use crate::chart::{ArchiveLimits, Chart, load_chart_path};
-use crate::cli_chart::RegistryArgs;
-use crate::config::PluginArgs;
+use crate::defaults::DEFAULT_KUBE_VERSION;
+use crate::flags::{PluginArgs, RegistryArgs};
 use crate::oci::ChartRef;
-use crate::plugin::contract::ReleaseInfo;
 use crate::plugin::selection::PluginSet;
 use crate::render::{RenderMode, RenderRequest, helm_template_text, render_with};
 use crate::values::ValueArgs;
@@ -86,14 +85,7 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
     let chart = load_chart_arg(&chart_arg, args.version.as_deref(), &args.registry).await?;
     let request = RenderRequest {
         chart: &chart,
-        release: ReleaseInfo {
-            name: release_name,
-            namespace: args.namespace,
-            revision: 1,
-            is_install: !args.is_upgrade,
-            is_upgrade: args.is_upgrade,
-            service: "Helm".into(),
-        },
+        release: capabilities::release(release_name, args.namespace, 1, !args.is_upgrade),
         user_values,
         capabilities: capabilities::offline(args.kube_version, args.api_versions),
     };

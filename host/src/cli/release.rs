@@ -8,13 +8,13 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::cli_chart::RegistryArgs;
-use crate::cli_template::load_chart_arg;
-use crate::config::PluginArgs;
-use crate::ops::{self, ClusterArgs, EngineArgs};
-use crate::release::engine::{
-    ChangePlan, Control, DriftReport, EngineOptions, InstallMode, ObjectChange, ProgressSink,
+use super::template::load_chart_arg;
+use crate::engine::{
+    ChangePlan, Control, DriftReport, EngineOptions, InstallMode, InstallRequest, ObjectChange,
+    ProgressSink,
 };
+use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
+use crate::ops;
 use crate::values::ValueArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -221,11 +221,13 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
         &cluster,
         &plugins,
         options,
-        &chart,
-        &args.release,
-        &args.namespace,
-        values,
-        mode,
+        InstallRequest {
+            release: args.release.clone(),
+            namespace: args.namespace.clone(),
+            chart: &chart,
+            values,
+            mode,
+        },
         &control(),
     )
     .await?;
@@ -270,11 +272,13 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<()> {
         &cluster,
         &plugins,
         args.engine.options(),
-        &chart,
-        &args.release,
-        &args.namespace,
-        values,
-        InstallMode::UpgradeInstall,
+        InstallRequest {
+            release: args.release.clone(),
+            namespace: args.namespace.clone(),
+            chart: &chart,
+            values,
+            mode: InstallMode::UpgradeInstall,
+        },
         &control(),
     )
     .await?;
