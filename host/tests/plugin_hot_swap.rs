@@ -4,7 +4,8 @@
 //! wrong key, an unsigned plugin, a plugin that fails its self-test and a
 //! malformed set file are each refused with the step and digest in
 //! `k0rdent.plugins.list`, `/readyz` and `/metrics`, while the last good set
-//! keeps serving renders. And `plugins test`, the same gate for authors.
+//! keeps serving renders; on the real apiserver, the next install after a
+//! swap writes the new layout. And `plugins test`, the same gate for authors.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -514,6 +515,108 @@ async fn a_running_server_swaps_validators_from_its_plugin_set_and_refuses_bad_o
         "k0rdent_mcp_plugin_generation 3"
     );
     assert_eq!(server.pid(), pid);
+}
+
+/// The "no host change" promise end to end on the real apiserver: a server
+/// installing with validator A is pointed at validator B by its set file,
+/// and the next catalog install writes B's layout into the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_install_after_a_swap_uses_the_new_validator() {
+    let Some(kgst) = kgst_dir() else { return };
+    let Some(plane) = k0rdent_test_harness::cluster::ControlPlane::start() else {
+        return;
+    };
+    plane.kubectl(&["create", "namespace", "kcm-system"]);
+    let Some(fixture) = McpFixture::start(&kgst).await else {
+        return;
+    };
+    let _controllers = plane.play_controllers("missing");
+    let work = fixture.work.path();
+    let host = fixture.registry.host();
+    let (author, author_pub) = key_pair(work, "author");
+    let a_dir = plugin_folder(
+        &work.join("a"),
+        &embedded_plugin_dir(),
+        "kgst-validator-v2",
+        &[],
+    );
+    let (a_ref, _) = push(work, &host, &a_dir, "plugins/plain", Some(&author));
+    let b_dir = plugin_folder(
+        &work.join("b"),
+        &test_plugin_dir(),
+        "kgst-layout-probe",
+        &probe_cases("b"),
+    );
+    let (b_ref, _) = push(work, &host, &b_dir, "plugins/probe", Some(&author));
+    let set = work.join("plugin-set.yaml");
+    write_set(&set, &a_ref, &author_pub);
+    let server = Server::start(
+        work,
+        &[
+            "--plugin-set",
+            set.to_str().unwrap(),
+            "--plugin-set-poll-ms",
+            "100",
+        ],
+        &[
+            (
+                "K0RDENT_MCP_CATALOG_URL",
+                fixture.index.display().to_string(),
+            ),
+            (
+                "K0RDENT_MCP_KGST_CHART",
+                format!("{}/kgst", fixture.repository),
+            ),
+            ("K0RDENT_MCP_PLAIN_HTTP", host.clone()),
+            (
+                "K0RDENT_MCP_KUBECONFIG",
+                plane.kubeconfig.display().to_string(),
+            ),
+            ("K0RDENT_MCP_VALIDATION_TIMEOUT", "20s".into()),
+            (
+                "DOCKER_CONFIG",
+                work.join("no-docker").display().to_string(),
+            ),
+        ],
+    );
+    let http = reqwest::Client::new();
+    assert_eq!(plugins(&http, &server).await["generation"], 2);
+
+    write_set(&set, &b_ref, &author_pub);
+    wait_for(&http, &server, "generation 3", |l| l["generation"] == 3).await;
+    let installed = call(
+        &http,
+        &server,
+        "k0rdent.mgmt.serviceTemplates.install_from_catalog",
+        json!({"app": "minio", "template": "minio", "version": "14.1.2", "namespace": "kcm-system"}),
+    )
+    .await;
+    assert_eq!(
+        installed["isError"],
+        false,
+        "{installed}\nserver log:\n{}",
+        server.log_text()
+    );
+    let result = &installed["structuredContent"];
+    assert_eq!(result["status"], "created", "{result}");
+    assert!(
+        result["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "kcm-system/ServiceTemplate/probe-minio-14-1-2"),
+        "{result}"
+    );
+    let template = plane.kubectl(&[
+        "get",
+        "servicetemplates.k0rdent.mirantis.com",
+        "probe-minio-14-1-2",
+        "-n",
+        "kcm-system",
+        "-o",
+        "name",
+    ]);
+    assert!(template.contains("probe-minio-14-1-2"), "{template}");
 }
 
 /// The registry's file holding the golden-case layer of the artifact `digest`.
