@@ -295,8 +295,9 @@ impl RegistryArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PluginArgs {
-    /// Folder of extra plugins (`*.plugin.json` beside each component). A plugin here
-    /// replaces the embedded one of the same name and is preferred for the charts it declares.
+    /// Folder of extra plugins (`*.plugin.json` beside each component). A plugin here serves
+    /// new work instead of the embedded one of the same name (which stays loaded for rollbacks,
+    /// by digest) and is preferred for the charts it declares.
     #[arg(long, env = "K0RDENT_MCP_PLUGIN_DIR", value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
 

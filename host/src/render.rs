@@ -134,12 +134,28 @@ pub fn render_with(
 ) -> Result<Rendered, RenderFailure> {
     crate::release::validate_release_name(&request.release.name)
         .map_err(RenderFailure::ReleaseName)?;
+    let meta = &request.chart.metadata;
+    let validator = plugins.validator_for(&meta.name, &meta.version)?;
+    let renderer = plugins.select(World::Renderer, &meta.name, &meta.version)?;
+    render_using(validator, renderer, request, mode)
+}
+
+/// Renders with exactly these components, whatever the plugin set would
+/// choose today: how a rollback re-renders a revision with the plugins that
+/// rendered it.
+pub fn render_using(
+    validator: Option<Arc<Plugin>>,
+    renderer: Arc<Plugin>,
+    request: RenderRequest<'_>,
+    mode: RenderMode,
+) -> Result<Rendered, RenderFailure> {
+    crate::release::validate_release_name(&request.release.name)
+        .map_err(RenderFailure::ReleaseName)?;
     let chart = request.chart;
     let meta = &chart.metadata;
     let user_values = serde_json::to_string(&Value::Object(request.user_values))
         .map_err(|e| RenderFailure::Encoding(e.to_string()))?;
 
-    let validator = plugins.validator_for(&meta.name, &meta.version)?;
     let mut effective_values = None;
     if let Some(validator) = &validator {
         let input = ValidateInput {
@@ -172,7 +188,6 @@ pub fn render_with(
         }
     }
 
-    let renderer = plugins.select(World::Renderer, &meta.name, &meta.version)?;
     let (entropy, now) = mode.entropy_and_time()?;
     let input = RenderInput {
         files: chart.files.clone(),

@@ -425,6 +425,7 @@ pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
                 "CHART",
                 "APP VERSION",
                 "DESCRIPTION",
+                "RENDERED BY",
             ],
             rows.iter()
                 .map(|r| {
@@ -435,6 +436,7 @@ pub async fn history(args: HistoryArgs) -> anyhow::Result<()> {
                         r.chart.clone(),
                         r.app_version.clone(),
                         r.description.clone(),
+                        r.rendered_by.clone(),
                     ]
                 })
                 .collect(),

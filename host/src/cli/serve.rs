@@ -150,10 +150,13 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<()> {
 
 async fn serve_stdio(server: K0rdentMcp) -> anyhow::Result<()> {
     tracing::info!("serving MCP on stdio");
+    let tasks = server.clone();
     let running = server.serve(crate::mcp::stdio::transport()).await?;
     tokio::select! {
         quit = running.waiting() => { quit?; }
         _ = shutdown_signal() => { tracing::info!("shutting down on signal"); }
     }
+    // Tasks outlive their requests; stop them cleanly before the runtime drops them.
+    tasks.stop_tasks(std::time::Duration::from_secs(10)).await;
     Ok(())
 }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::plugin::contract::Capabilities;
 use crate::release::{
-    ApplyMethod, HookEvent, HookRecord, NewRelease, ReleaseRecord, Revision, Status, StoredRelease,
-    chart_record_from_chart, check_install_name_free, latest, next_revision, revisions_to_prune,
-    upgrade_base, upgrade_should_install, validate_release_name,
+    ApplyMethod, HookEvent, HookRecord, NewRelease, ReleaseRecord, RenderComponent, RenderedBy,
+    Revision, Status, StoredRelease, chart_record_from_chart, check_install_name_free, latest,
+    next_revision, revisions_to_prune, upgrade_base, upgrade_should_install, validate_release_name,
 };
 use crate::render::{RenderRequest, render};
 
@@ -24,6 +24,8 @@ struct Pending<'h> {
     /// The user labels the previous revision carried (helm's `--labels`), kept on upgrade.
     labels: BTreeMap<String, String>,
     plan: Plan,
+    /// The plugins that rendered it, recorded in its labels.
+    rendered_by: RenderedBy,
     is_install: bool,
     /// The deployed revision an upgrade starts from.
     current: Option<&'h StoredRelease>,
@@ -74,7 +76,7 @@ impl ReleaseEngine<'_> {
     ) -> Result<Prepared<'h>, EngineError> {
         let (name, ns) = (req.release.as_str(), req.namespace.as_str());
         let (is_install, revision, current) = starting_point(name, ns, history, req.mode)?;
-        let (docs, notes) = self
+        let (docs, notes, rendered_by) = self
             .render_revision(req, revision, is_install, control)
             .await?;
         let manifest = manifest_text(&docs.manifests);
@@ -102,10 +104,11 @@ impl ReleaseEngine<'_> {
         let first_deployed = current
             .and_then(|c| c.record.info.first_deployed.time())
             .unwrap_or(now);
-        let labels = match latest(history) {
+        let mut labels = match latest(history) {
             Some(last) if !is_install => last.user_labels(),
             _ => BTreeMap::new(),
         };
+        rendered_by.write_labels(&mut labels, revision);
         let record = NewRelease {
             name: name.to_string(),
             namespace: ns.to_string(),
@@ -134,6 +137,7 @@ impl ReleaseEngine<'_> {
             record,
             labels,
             plan,
+            rendered_by,
             is_install,
             current,
         })))
@@ -203,12 +207,9 @@ impl ReleaseEngine<'_> {
         } else {
             InstallAction::Upgraded
         };
-        Ok(ReleaseOutcome::deployed(
-            action,
-            record,
-            applied,
-            service_templates,
-        ))
+        let mut outcome = ReleaseOutcome::deployed(action, record, applied, service_templates);
+        outcome.rendered_by = Some(pending.rendered_by);
+        Ok(outcome)
     }
 
     /// A failed revision: recorded failed; a first install's new objects removed; an upgrade rolled
@@ -305,14 +306,15 @@ impl ReleaseEngine<'_> {
     }
 
     /// Validates and renders `req` in the sandbox as revision `revision`
-    /// (`.Capabilities` from the server): its documents and NOTES.txt.
+    /// (`.Capabilities` from the server): its documents, NOTES.txt and the
+    /// plugins that rendered them.
     pub(super) async fn render_revision(
         &self,
         req: &InstallRequest<'_>,
         revision: u32,
         is_install: bool,
         control: &Control,
-    ) -> Result<(SplitDocuments, String), EngineError> {
+    ) -> Result<(SplitDocuments, String, RenderedBy), EngineError> {
         control.report(
             Step::Validate,
             format!(
@@ -343,9 +345,14 @@ impl ReleaseEngine<'_> {
             Step::Render,
             format!("rendered {} document(s)", rendered.manifests.len()),
         );
+        let rendered_by = RenderedBy {
+            renderer: RenderComponent::of(&rendered.renderer),
+            validator: rendered.validator.as_deref().map(RenderComponent::of),
+        };
         Ok((
             split(&rendered.manifests)?,
             rendered.notes.unwrap_or_default(),
+            rendered_by,
         ))
     }
 

@@ -40,6 +40,7 @@ mod lock;
 mod managed;
 mod plan;
 mod pointer;
+mod rerender;
 mod revision;
 mod rollback;
 mod storage;
@@ -185,6 +186,11 @@ pub struct ReleaseOutcome {
     pub service_templates: Vec<TemplateValidity>,
     /// An abandoned operation this call recovered the release from first.
     pub recovered: Option<Recovered>,
+    /// The plugins that rendered the revision's manifest (`None`: helm did).
+    pub rendered_by: Option<crate::release::RenderedBy>,
+    /// A rollback's account of its re-render with the target's plugins (see
+    /// `rollback.rs`); `None` for other operations.
+    pub rerender: Option<String>,
 }
 
 impl ReleaseOutcome {
@@ -204,6 +210,8 @@ impl ReleaseOutcome {
             kept: applied.kept,
             service_templates,
             recovered: None,
+            rendered_by: None,
+            rerender: None,
         }
     }
 
@@ -219,6 +227,8 @@ impl ReleaseOutcome {
             kept: Vec::new(),
             service_templates,
             recovered: None,
+            rendered_by: current.rendered_by(),
+            rerender: None,
         }
     }
 }

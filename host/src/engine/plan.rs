@@ -60,7 +60,7 @@ impl ReleaseEngine<'_> {
         }
         let history = self.managed_history(name, ns).await?;
         let (is_install, revision, current) = starting_point(name, ns, &history, req.mode)?;
-        let (docs, _notes) = self
+        let (docs, _notes, _rendered_by) = self
             .render_revision(&req, revision, is_install, control)
             .await?;
         let manifest = manifest_text(&docs.manifests);

@@ -2,7 +2,7 @@
 
 use crate::release::{
     ApplyMethod, HookEvent, HookPhase, NewRelease, RecordTime, Revision, Status, StoredRelease,
-    latest, revisions_to_prune,
+    clear_rendered_by_labels as clear_labels, latest, revisions_to_prune,
 };
 
 use super::control::{Control, Step};
@@ -14,7 +14,8 @@ use super::{InstallAction, ReleaseEngine, ReleaseOutcome, clock};
 impl ReleaseEngine<'_> {
     /// Rolls `release` back to `to` (`None` or 0: the revision before the
     /// latest), recording a new revision with the target's chart, values,
-    /// manifest and hooks, as Helm does.
+    /// manifest and hooks, as Helm does. First it re-renders the target with
+    /// the plugins that rendered it when they are loaded (see `rerender.rs`).
     pub async fn rollback(
         &self,
         name: &str,
@@ -65,6 +66,7 @@ impl ReleaseEngine<'_> {
             format!("rolling {name} back to revision {wanted}"),
         );
         let revision = last.revision() + 1;
+        let rerender = self.rerender(target, control).await?;
         let docs = parse_manifest_text(&target.record.manifest)?;
         let plan = self
             .plan(name, ns, &docs, Some(last.record.manifest.as_str()))
@@ -76,7 +78,11 @@ impl ReleaseEngine<'_> {
             hook.last_run.completed_at = RecordTime::Absent;
             hook.last_run.phase = HookPhase::Unknown;
         }
-        let labels = target.user_labels();
+        let mut labels = target.user_labels();
+        match rerender.rendered_by() {
+            Some(by) => by.write_labels(&mut labels, revision),
+            None => clear_labels(&mut labels),
+        }
         let mut record = NewRelease {
             name: name.to_string(),
             namespace: ns.to_string(),
@@ -139,11 +145,14 @@ impl ReleaseEngine<'_> {
         record.info.status = Some(Status::Deployed);
         lock.release(&record).await?;
         let service_templates = self.validity_of(&record, control).await?;
-        Ok(ReleaseOutcome::deployed(
+        let mut outcome = ReleaseOutcome::deployed(
             InstallAction::RolledBack,
             record,
             applied,
             service_templates,
-        ))
+        );
+        outcome.rendered_by = rerender.rendered_by().cloned();
+        outcome.rerender = Some(rerender.message(wanted));
+        Ok(outcome)
     }
 }

@@ -19,6 +19,7 @@ use crate::cluster::{Cluster, DiscoveryCache, connect};
 use crate::flags::{ClusterArgs, EngineArgs};
 
 mod apiserver_authn;
+pub mod namespaces;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -14,10 +14,10 @@ use rmcp::model::{
 use serde_json::Value;
 
 use super::access::Caller;
+use super::access::namespaces::visible_namespaces;
 use super::catalog_tool::{self, CatalogApp, CatalogListArgs};
 use super::context::Context;
 use super::releases_tool::{self, TemplatesListArgs};
-use super::scope::visible_namespaces;
 use crate::catalog::CatalogSnapshot;
 use crate::quote::quote;
 

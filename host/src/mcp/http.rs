@@ -266,6 +266,7 @@ pub async fn serve(server: K0rdentMcp, args: &HttpArgs) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    server.stop_tasks(SHUTDOWN_GRACE).await;
     Ok(())
 }
 

@@ -8,8 +8,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::Caller;
+use super::access::namespaces::scope;
 use super::context::Context;
-use super::scope::{Progress, check_release_name, engine_options, scope};
+use super::progress::Progress;
+use super::scope::{check_release_name, engine_options};
 use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
 use crate::flags::parse_duration;
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
@@ -290,8 +292,17 @@ pub async fn install(
         let cluster = &cluster;
         let options = &options;
         let release = &release;
+        let total = namespaces.len();
         let mut results: Vec<NamespaceResult> = futures::stream::iter(namespaces)
-            .map(|(ns, values)| async move {
+            .enumerate()
+            .map(|(index, (ns, values))| async move {
+                let labelled;
+                let control = if total > 1 {
+                    labelled = for_namespace(control, progress, &ns, index + 1, total);
+                    &labelled
+                } else {
+                    control
+                };
                 let report = ops::install(
                     cluster,
                     plugins,
@@ -333,6 +344,27 @@ pub async fn install(
         dry_run: args.dry_run,
         namespaces: results,
     })
+}
+
+/// The call's control for one of `total` namespaces: its progress messages
+/// say which (`namespace team-a (2/3): …`), since namespaces run at once and
+/// a task's status message shows only the latest.
+fn for_namespace(
+    control: &Control,
+    progress: &Progress,
+    namespace: &str,
+    index: usize,
+    total: usize,
+) -> Control {
+    let label = format!("namespace {namespace} ({index}/{total})");
+    let sink = progress.sink().map(|sink| {
+        let labelled: crate::engine::ProgressSink =
+            std::sync::Arc::new(move |step: Step, message: &str| {
+                sink(step, &format!("{label}: {message}"))
+            });
+        labelled
+    });
+    Control::new(control.cancel.clone(), sink)
 }
 
 /// What an install would apply in `namespace`, from a render with no cluster.

@@ -11,11 +11,14 @@ mod install_tool;
 pub mod jwt;
 pub mod metrics;
 mod plugins_tool;
+mod progress;
 mod releases_tool;
 mod render_tool;
 mod scope;
 mod server;
 pub mod stdio;
+mod task_run;
+pub mod task_store;
 mod tool_set;
 pub mod wire;
 

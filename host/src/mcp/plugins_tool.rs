@@ -34,6 +34,9 @@ pub struct PluginSummary {
     pub charts: Vec<String>,
     /// `embedded:<file>` or the manifest path it was loaded from.
     pub origin: String,
+    /// A plugin of the same name loaded later serves new work instead; this
+    /// one stays loaded so a rollback can re-render with it, by digest.
+    pub superseded: bool,
 }
 
 /// What a server serves now: the active set and its reload state.
@@ -55,8 +58,8 @@ pub fn list(set: &PluginSet) -> PluginList {
         plugin_set: None,
         last_reload: None,
         plugins: set
-            .iter()
-            .map(|p| PluginSummary {
+            .all()
+            .map(|(p, superseded)| PluginSummary {
                 name: p.manifest().name.clone(),
                 version: p.manifest().version.clone(),
                 world: p.world().to_string(),
@@ -64,6 +67,7 @@ pub fn list(set: &PluginSet) -> PluginList {
                 contract: p.export().to_string(),
                 charts: p.info().charts.clone(),
                 origin: p.origin().to_string(),
+                superseded,
             })
             .collect(),
     }

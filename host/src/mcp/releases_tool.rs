@@ -9,10 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::access::Caller;
+use super::access::namespaces::{scope, single_namespace, visible_namespaces};
 use super::context::Context;
-use super::scope::{
-    check_release_name, engine_options, kgst_only, scope, single_namespace, visible_namespaces,
-};
+use super::scope::{check_release_name, engine_options, kgst_only};
 use crate::cluster::{ClusterError, RELEASE_NAME_ANNOTATION, RESOURCE_POLICY_ANNOTATION};
 use crate::engine::{
     ChangePlan, Control, DriftReport, InstallMode, InstallRequest, SERVICE_TEMPLATE_GROUP,

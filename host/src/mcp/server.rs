@@ -8,11 +8,12 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, ContentBlock, CreateTaskResult, GetPromptRequestParams,
+    GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, UpdateTaskParams,
 };
 // MCP logging is deprecated by SEP-2577 but part of the revisions clients negotiate today.
 #[allow(deprecated)]
@@ -30,13 +31,14 @@ use super::discovery;
 use super::install_tool::{self, InstallArgs, InstallResult};
 use super::metrics::{Metrics, Outcome};
 use super::plugins_tool::{self, PluginList};
+use super::progress::Progress;
 use super::releases_tool::{
     self, DiffArgs, DiffResult, History, HistoryArgs, NamespaceList, RollbackArgs, TemplatesList,
     TemplatesListArgs, UninstallArgs, UninstallResult, UnlockArgs,
 };
 use super::render_tool::{self, RenderArgs, RenderResult};
-use super::scope::Progress;
-use super::tool_set;
+use super::task_store::{self, TaskStore};
+use super::{task_run, tool_set};
 use crate::engine::Control;
 use crate::ops::ReleaseReport;
 use crate::quote::quote;
@@ -122,6 +124,19 @@ fn bound_error_text(result: &mut CallToolResult) {
     });
 }
 
+/// Bounds the error text of a tool call's answer; see [`bound_error_text`].
+fn bound_response(response: &mut Result<CallToolResponse, ErrorData>) {
+    match response {
+        Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+            bound_error_text(result)
+        }
+        Err(error) if error.message.len() > MAX_TOOL_ERROR_BYTES => {
+            error.message = quote(&error.message).into();
+        }
+        _ => {}
+    }
+}
+
 #[derive(Clone)]
 pub struct K0rdentMcp {
     context: Arc<Context>,
@@ -130,6 +145,9 @@ pub struct K0rdentMcp {
     /// Tools `--read-only` hid, so a call to one can name the flag.
     hidden: Arc<Vec<String>>,
     client_log: ClientLog,
+    /// The MCP tasks of every caller: one store per process, shared by the
+    /// per-request handlers of stateless HTTP.
+    tasks: Arc<TaskStore>,
 }
 
 /// The protocol versions served. 2025-03-26 is left out: it is the one
@@ -147,6 +165,7 @@ impl K0rdentMcp {
     pub fn new(context: Arc<Context>) -> Self {
         let mut tool_router = Self::tool_router();
         let hidden = tool_set::shape(&mut tool_router, context.read_only);
+        task_run::advertise(&mut tool_router);
         let metrics = Metrics::with_plugins(&context.plugins);
         K0rdentMcp {
             context,
@@ -154,6 +173,7 @@ impl K0rdentMcp {
             tool_router,
             hidden: Arc::new(hidden),
             client_log: ClientLog::default(),
+            tasks: TaskStore::new(task_store::LIMITS),
         }
     }
 
@@ -162,6 +182,18 @@ impl K0rdentMcp {
         K0rdentMcp {
             client_log: ClientLog::default(),
             ..self.clone()
+        }
+    }
+
+    /// Server shutdown: cancels every running task and waits (at most
+    /// `grace`) for each to end the way a cancelled call does — a first
+    /// install removed, an upgrade rolled back — rather than be dropped
+    /// between two writes with its release left pending.
+    pub async fn stop_tasks(&self, grace: std::time::Duration) {
+        self.tasks.cancel_all();
+        let deadline = Instant::now() + grace;
+        while self.tasks.running() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
@@ -465,6 +497,53 @@ impl K0rdentMcp {
     }
 }
 
+impl K0rdentMcp {
+    /// Runs the call as an MCP task and answers its handle at once; a full
+    /// store answers a tool error instead, and nothing runs.
+    fn start_task(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let owner = task_run::owner_of(&context);
+        let (task, handle) = match self
+            .tasks
+            .create(owner, format!("{}: started", request.name))
+        {
+            Ok(created) => created,
+            Err(full) => {
+                return CallToolResult::error(vec![ContentBlock::text(full.to_string())]).into();
+            }
+        };
+        let context = task_run::detach(context, &handle);
+        let this = self.clone();
+        let tool = request.name.to_string();
+        tokio::spawn(async move {
+            let _unfinished = task_run::FinishOnDrop(handle.clone());
+            let started = Instant::now();
+            let mut response = this
+                .tool_router
+                .call(ToolCallContext::new(&this, request, context))
+                .await;
+            bound_response(&mut response);
+            let outcome = task_run::outcome(handle.cancel.is_cancelled(), response);
+            tracing::info!(
+                task = handle.id(),
+                tool,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "MCP task ended: {}",
+                match &outcome {
+                    task_store::Outcome::Completed(_) => "completed",
+                    task_store::Outcome::Failed(_) => "failed",
+                    task_store::Outcome::Cancelled(_) => "cancelled",
+                }
+            );
+            handle.finish(outcome);
+        });
+        CreateTaskResult::new(task).into()
+    }
+}
+
 /// Runs a tool that writes nothing until it ends or its caller cancels
 /// (over HTTP, a dropped connection cancels too): its registry and cluster
 /// requests are then dropped at once instead of running on to their own
@@ -525,21 +604,22 @@ impl ServerHandler for K0rdentMcp {
                 Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
             }
             (None, Verdict::Ask(question)) => Ok(CallToolResponse::InputRequired(question)),
+            (None, Verdict::Proceed)
+                if task_run::client_accepts_tasks(&context)
+                    && self
+                        .tool_router
+                        .get(&request.name)
+                        .is_some_and(task_run::may_run_as_task) =>
+            {
+                Ok(self.start_task(request, context))
+            }
             (None, Verdict::Proceed) => {
                 self.tool_router
                     .call(ToolCallContext::new(self, request, context))
                     .await
             }
         };
-        match &mut response {
-            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
-                bound_error_text(result)
-            }
-            Err(error) if error.message.len() > MAX_TOOL_ERROR_BYTES => {
-                error.message = quote(&error.message).into();
-            }
-            _ => {}
-        }
+        bound_response(&mut response);
         let outcome = match &response {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
                 Outcome::ToolError
@@ -628,6 +708,32 @@ impl ServerHandler for K0rdentMcp {
         Ok(())
     }
 
+    /// SEP-2663 `tasks/get`: the caller's own task, with its result once it ended.
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        task_run::get(&self.tasks, &context, &request.task_id)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        task_run::update(&self.tasks, &context, &request.task_id)
+    }
+
+    /// SEP-2663 `tasks/cancel`: reaches the token the engine honours.
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        task_run::cancel(&self.tasks, &context, &request.task_id)
+    }
+
     /// Every tool fits in one page, so the server never hands out a cursor,
     /// and any cursor a client sends is one it made up.
     async fn list_tools(
@@ -663,23 +769,29 @@ impl ServerHandler for K0rdentMcp {
 
     #[allow(deprecated)] // enable_logging: see `client_log`
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .enable_completions()
-                .enable_prompts()
-                .enable_resources()
-                .build(),
-        )
-        .with_server_info(Implementation::new(
-            "k0rdent-mcp",
-            env!("CARGO_PKG_VERSION"),
-        ))
-        .with_instructions(
-            "Installs and manages k0rdent catalog apps through the kgst Helm chart. \
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources()
+            .build();
+        // --read-only serves no tool that runs as a task.
+        if !self.context.read_only {
+            capabilities.extensions = ServerCapabilities::builder()
+                .enable_tasks()
+                .build()
+                .extensions;
+        }
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new(
+                "k0rdent-mcp",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Installs and manages k0rdent catalog apps through the kgst Helm chart. \
                  Rendering and values validation run in sandboxed WebAssembly plugins.",
-        )
+            )
     }
 }
 

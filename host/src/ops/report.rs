@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cluster::ObjectKey;
 use crate::engine::{Recovered, ReleaseOutcome, TemplateValidity, UninstallOutcome};
-use crate::release::StoredRelease;
+use crate::release::{RenderedBy, StoredRelease};
 
 /// `<namespace>/<Kind>/<name>` (cluster-scoped: `<Kind>/<name>`).
 pub fn object_ref(key: &ObjectKey) -> String {
@@ -48,6 +48,14 @@ pub struct ReleaseReport {
     /// operation whose lock had expired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<Recovered>,
+    /// The renderer and validator (name, version, digest) that rendered the
+    /// revision's manifest; absent when helm rendered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered_by: Option<RenderedBy>,
+    /// Rollback only: whether the target was re-rendered with the plugins
+    /// that rendered it, and what that showed (docs/release-engine.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerender: Option<String>,
 }
 
 impl ReleaseReport {
@@ -71,6 +79,8 @@ impl ReleaseReport {
             notes: record.info.notes.clone(),
             service_templates: outcome.service_templates.clone(),
             recovered: outcome.recovered.clone(),
+            rendered_by: outcome.rendered_by.clone(),
+            rerender: outcome.rerender.clone(),
         }
     }
 
@@ -81,6 +91,13 @@ impl ReleaseReport {
             "Release {:?} {} in namespace {:?}.\nREVISION: {}\nSTATUS: {}\nCHART: {}\n",
             self.release, self.action, self.namespace, self.revision, self.status, self.chart
         ));
+        out.push_str(&format!(
+            "RENDERED BY: {}\n",
+            rendered_by_text(self.rendered_by.as_ref())
+        ));
+        if let Some(rerender) = &self.rerender {
+            out.push_str(&format!("RE-RENDER: {rerender}\n"));
+        }
         for (title, list) in [
             ("APPLIED", &self.applied),
             ("DELETED", &self.deleted),
@@ -186,6 +203,17 @@ pub struct HistoryRow {
     pub chart: String,
     pub app_version: String,
     pub description: String,
+    /// `helm`, or the renderer and validator that rendered this revision,
+    /// one line (`name@version (sha256:<12 hex>…)`).
+    pub rendered_by: String,
+    /// The same with full digests; absent when helm rendered the revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<RenderedBy>,
+}
+
+/// `helm` when helm (or a host before plugins were recorded) rendered it.
+pub fn rendered_by_text(by: Option<&RenderedBy>) -> String {
+    by.map_or_else(|| "helm".to_string(), RenderedBy::short)
 }
 
 /// A row of `helm list -o json`.
@@ -240,6 +268,8 @@ pub fn history_rows(history: &[StoredRelease]) -> Vec<HistoryRow> {
             chart: s.record.chart.name_version().unwrap_or_default(),
             app_version: app_version(s),
             description: s.record.info.description.clone(),
+            rendered_by: rendered_by_text(s.rendered_by().as_ref()),
+            plugins: s.rendered_by(),
         })
         .collect()
 }

@@ -5,6 +5,13 @@
 //! so a plugin from `--plugin-dir` overrides the embedded default for the
 //! charts it declares. That is how a new kgst ships without a host rebuild.
 //!
+//! Several versions side by side: a plugin loaded later under the name of an
+//! earlier one takes over new work from it (the rule above, unchanged), but
+//! the earlier one stays loaded, *superseded*: it is never chosen for new
+//! work, yet [`PluginSet::by_digest`] still finds it, so a rollback can
+//! re-render a revision with exactly the components that rendered it (see
+//! `release/rendered_by.rs`). Loading the same bytes twice keeps one copy.
+//!
 //! A chart no validator handles is rendered without values validation, with a
 //! warning, except the charts in [`VALIDATION_REQUIRED`]: for those it is an
 //! error, so a kgst version the loaded validators do not know is never
@@ -71,6 +78,9 @@ impl ChartPattern {
 struct Entry {
     plugin: Arc<Plugin>,
     patterns: Vec<ChartPattern>,
+    /// A later plugin of the same name took over new work; kept for
+    /// [`PluginSet::by_digest`].
+    superseded: bool,
 }
 
 /// Every loaded plugin, in load order. Cloning shares the plugins.
@@ -82,8 +92,9 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// Loads `sources` in order. A later plugin with the same name replaces
-    /// the earlier one (a directory plugin replacing an embedded default).
+    /// Loads `sources` in order. A later plugin with the same name takes new
+    /// work over from the earlier one (a directory plugin replacing an
+    /// embedded default), which stays loaded, superseded.
     pub fn load(host: &PluginHost, sources: &[PluginSource]) -> Result<Self, PluginError> {
         let mut set = PluginSet::default();
         for source in sources {
@@ -103,13 +114,37 @@ impl PluginSet {
                 plugin: plugin.manifest().name.clone(),
                 message,
             })?;
+        let (name, sha256) = (&plugin.manifest().name, &plugin.manifest().sha256);
+        // The same bytes twice: one copy, at the later position.
         self.entries
-            .retain(|e| e.plugin.manifest().name != plugin.manifest().name);
+            .retain(|e| &e.plugin.manifest().sha256 != sha256);
+        for earlier in &mut self.entries {
+            if &earlier.plugin.manifest().name == name {
+                earlier.superseded = true;
+            }
+        }
         self.entries.push(Entry {
             plugin: Arc::new(plugin),
             patterns,
+            superseded: false,
         });
         Ok(())
+    }
+
+    /// The loaded component whose bytes hash to `sha256` (lower-case hex, with
+    /// or without `sha256:`), superseded or not.
+    pub fn by_digest(&self, sha256: &str) -> Option<Arc<Plugin>> {
+        let wanted = sha256.strip_prefix("sha256:").unwrap_or(sha256);
+        self.entries
+            .iter()
+            .find(|e| e.plugin.manifest().sha256 == wanted)
+            .map(|e| e.plugin.clone())
+    }
+
+    /// Every loaded plugin in load order, with whether a later plugin of the
+    /// same name superseded it (then it serves no new work).
+    pub fn all(&self) -> impl Iterator<Item = (&Arc<Plugin>, bool)> {
+        self.entries.iter().map(|e| (&e.plugin, e.superseded))
     }
 
     /// Renders charts of [`VALIDATION_REQUIRED`] without a validator too (with
@@ -119,8 +154,12 @@ impl PluginSet {
         self.insecure_unvalidated = true;
     }
 
+    /// The plugins that serve new work (superseded ones left out).
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Plugin>> {
-        self.entries.iter().map(|e| &e.plugin)
+        self.entries
+            .iter()
+            .filter(|e| !e.superseded)
+            .map(|e| &e.plugin)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -138,7 +177,7 @@ impl PluginSet {
         let best = self
             .entries
             .iter()
-            .filter(|e| e.plugin.world() == world)
+            .filter(|e| e.plugin.world() == world && !e.superseded)
             .filter_map(|e| {
                 let rank = e
                     .patterns
@@ -197,7 +236,7 @@ impl PluginSet {
         let list: Vec<String> = self
             .entries
             .iter()
-            .filter(|e| e.plugin.world() == world)
+            .filter(|e| e.plugin.world() == world && !e.superseded)
             .map(|e| {
                 format!(
                     "{} ({})",

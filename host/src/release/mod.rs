@@ -17,6 +17,7 @@ mod codec;
 mod go_json;
 mod history;
 mod record;
+mod rendered_by;
 mod secret;
 mod status;
 mod time;
@@ -35,6 +36,10 @@ pub use record::{
     ApplyMethod, ChartDependency, ChartFileRecord, ChartLock, ChartMaintainer, ChartMetadataRecord,
     ChartRecord, HookEvent, HookPhase, HookRecord, HookRun, ReleaseInfo, ReleaseRecord,
     delete_policy, output_log_policy,
+};
+pub use rendered_by::{
+    LABEL_PREFIX as RENDERED_BY_LABEL_PREFIX, RenderComponent, RenderedBy,
+    clear_labels as clear_rendered_by_labels,
 };
 pub use secret::{
     ALL_RELEASES_SELECTOR, MAX_SECRET_DATA_BYTES, OWNER, RELEASE_DATA_KEY, SECRET_TYPE,

@@ -9,6 +9,7 @@ mod contract_versions;
 mod render_crypto;
 mod render_entropy;
 mod render_fidelity;
+mod side_by_side;
 mod validator_choice;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,8 @@
 // Each suite uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};

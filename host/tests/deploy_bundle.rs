@@ -42,7 +42,7 @@ fn repo_root() -> PathBuf {
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest.join("../..").canonicalize().unwrap()
+    manifest.join("..").canonicalize().unwrap()
 }
 
 fn chart_dir() -> PathBuf {

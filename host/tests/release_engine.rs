@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::*;
+use support::engine::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kgst_install_reinstall_upgrade_and_uninstall_like_helm() {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::*;
+use support::engine::*;
 
 fn statuses(history: &[k0rdent_mcp::release::StoredRelease]) -> Vec<(u32, String)> {
     history

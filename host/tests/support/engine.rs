@@ -1,6 +1,5 @@
-//! What the engine suites share: a control plane with the kgst chart and
+//! What the engine suites (release_engine, release_lifecycle) share: a control plane with the kgst chart and
 //! the embedded plugins, real helm, and kubectl reads.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
