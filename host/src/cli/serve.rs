@@ -8,7 +8,7 @@ use clap::Args;
 use rmcp::ServiceExt;
 
 use crate::catalog::{CatalogSource, CatalogSourceOptions, DEFAULT_INDEX_URL};
-use crate::defaults::{DEFAULT_KGST_CHART, DEFAULT_KGST_VERSION, MANAGEMENT_NAMESPACE};
+use crate::defaults::{DEFAULT_KGST_CHART, DEFAULT_KGST_VERSION};
 use crate::flags::{PluginArgs, RegistryArgs};
 use crate::mcp::{Context, K0rdentMcp, shutdown_signal};
 use crate::oci::ChartRef;
@@ -39,13 +39,6 @@ pub struct ServeArgs {
         value_name = "DIR"
     )]
     pub catalog_cache_dir: Option<std::path::PathBuf>,
-    /// Namespace used when a tool call names none.
-    #[arg(
-        long = "default-namespace",
-        env = "K0RDENT_MCP_DEFAULT_NAMESPACE",
-        default_value = MANAGEMENT_NAMESPACE
-    )]
-    pub default_namespace: String,
     /// Serve only the tools that write nothing (list, render, history, plugins); calls to the others are
     /// refused with an error naming this flag.
     #[arg(
@@ -128,7 +121,6 @@ pub fn build_context(args: &ServeArgs) -> anyhow::Result<Arc<Context>> {
         catalog,
         charts,
         kgst,
-        default_namespace: args.default_namespace.clone(),
         access,
         engine: args.access.engine.options(),
         read_only: args.read_only,

@@ -7,8 +7,8 @@ use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 
+use super::client::Cluster;
 use super::error::ClusterError;
-use super::objects::Cluster;
 use super::wait::{WaitEnd, WaitLimits, await_condition};
 
 /// Most log lines kept per container.

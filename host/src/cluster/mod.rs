@@ -7,6 +7,7 @@
 //! Job waits that report why a Job failed. Every wait runs on one loop
 //! (`wait.rs`) that honours the deadline and the caller's cancellation.
 
+mod client;
 mod connect;
 mod error;
 mod jobs;
@@ -14,10 +15,11 @@ mod objects;
 mod ownership;
 mod wait;
 
+pub use client::{Cluster, DiscoveryCache};
 pub use connect::{ClusterSource, USER_AGENT, connect};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
-pub use objects::{ApplyMode, Cluster, DiscoveryCache, FIELD_MANAGER, ObjectKey};
+pub use objects::{ApplyMode, FIELD_MANAGER, ObjectKey};
 pub use ownership::{
     HELM_MANAGED_BY, KEEP, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION,
     RESOURCE_POLICY_ANNOTATION, add_ownership, check_ownership, has_keep_policy,

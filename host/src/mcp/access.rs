@@ -51,6 +51,13 @@ pub struct AccessArgs {
         value_name = "REGEX"
     )]
     pub namespace_filter: String,
+    /// Namespace used when a tool call names none.
+    #[arg(
+        long = "default-namespace",
+        env = "K0RDENT_MCP_DEFAULT_NAMESPACE",
+        default_value = crate::defaults::MANAGEMENT_NAMESPACE
+    )]
+    pub default_namespace: String,
     /// How many namespaces an `all_namespaces` install works on at once.
     #[arg(
         long = "max-parallel-installs",
@@ -110,6 +117,8 @@ impl NamespaceFilter {
 pub struct Access {
     pub mode: AuthMode,
     pub filter: NamespaceFilter,
+    /// Where a call that names no namespace acts (`--default-namespace`).
+    pub default_namespace: String,
     pub max_parallel: usize,
     /// Token checks before any cluster call (OIDC_REQUIRED with --oidc-issuer).
     pub jwt: Option<super::jwt::JwtCheck>,
@@ -143,6 +152,7 @@ impl Access {
             accepted: apiserver_authn::AcceptedTokens::default(),
             mode: args.auth_mode,
             filter: NamespaceFilter::new(&args.namespace_filter)?,
+            default_namespace: args.default_namespace.clone(),
             max_parallel: usize::from(args.max_parallel_installs),
             cluster_args: args.cluster.clone(),
             discovery: DiscoveryCache::default(),

@@ -17,7 +17,6 @@ pub struct Context {
     pub catalog: CatalogSource,
     pub charts: ChartSource,
     pub kgst: ChartRef,
-    pub default_namespace: String,
     pub access: super::access::Access,
     pub engine: crate::engine::EngineOptions,
     /// `--read-only`: only tools that write nothing are served.

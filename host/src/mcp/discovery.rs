@@ -389,7 +389,7 @@ pub async fn complete(
                 .cluster_for(caller)
                 .await
                 .map_err(|m| ErrorData::internal_error(m, None))?;
-            visible_namespaces(context, &cluster)
+            visible_namespaces(&context.access, &cluster)
                 .await
                 .map_err(|m| ErrorData::internal_error(m, None))?
         }

@@ -219,7 +219,7 @@ pub async fn install(
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
     let (cluster, namespaces) = scope(
-        context,
+        &context.access,
         caller,
         args.namespace.as_deref(),
         args.all_namespaces,

@@ -71,7 +71,7 @@ pub async fn list_templates(
     args: TemplatesListArgs,
 ) -> Result<TemplatesList, String> {
     let (cluster, namespaces) = scope(
-        context,
+        &context.access,
         caller,
         args.namespace.as_deref(),
         args.all_namespaces,
@@ -142,7 +142,7 @@ pub async fn uninstall(
     check_release_name("template", &args.template)?;
     let options = engine_options(context);
     let (cluster, namespaces) = scope(
-        context,
+        &context.access,
         caller,
         args.namespace.as_deref(),
         args.all_namespaces,
@@ -219,7 +219,8 @@ pub async fn history(
     args: HistoryArgs,
 ) -> Result<History, String> {
     check_release_name("release", &args.release)?;
-    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let (cluster, namespace) =
+        single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     let revisions = ops::history(
         &cluster,
         &args.release,
@@ -272,7 +273,8 @@ pub async fn diff(
     control: &Control,
 ) -> Result<DiffResult, String> {
     check_release_name("release", &args.release)?;
-    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let (cluster, namespace) =
+        single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     let options = engine_options(context);
     match (&args.app, &args.version) {
         (None, None) => {
@@ -352,7 +354,8 @@ pub async fn rollback(
     if let Some(timeout) = &args.timeout {
         options.timeout = parse_duration(timeout).map_err(|e| format!("timeout: {e}"))?;
     }
-    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let (cluster, namespace) =
+        single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     ops::rollback(
         &cluster,
         &context.plugins.current(),
@@ -385,7 +388,8 @@ pub async fn unlock(
     control: &Control,
 ) -> Result<UnlockOutcome, String> {
     check_release_name("release", &args.release)?;
-    let (cluster, namespace) = single_namespace(context, caller, args.namespace.as_deref()).await?;
+    let (cluster, namespace) =
+        single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     ops::unlock(
         &cluster,
         &context.plugins.current(),
@@ -411,6 +415,6 @@ pub async fn namespaces(context: &Context, caller: &Caller) -> Result<NamespaceL
     let cluster = context.access.cluster_for(caller).await?;
     Ok(NamespaceList {
         filter: context.access.filter.pattern().to_string(),
-        namespaces: visible_namespaces(context, &cluster).await?,
+        namespaces: visible_namespaces(&context.access, &cluster).await?,
     })
 }

@@ -47,7 +47,7 @@ pub async fn render_app(context: &Context, args: RenderArgs) -> Result<RenderRes
     let namespace = args
         .namespace
         .clone()
-        .unwrap_or_else(|| context.default_namespace.clone());
+        .unwrap_or_else(|| context.access.default_namespace.clone());
     context.access.check_namespace(&namespace)?;
     render(context, &args, namespace)
         .await

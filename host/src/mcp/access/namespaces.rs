@@ -6,15 +6,11 @@
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 
-use super::{AuthMode, Caller};
+use super::{Access, AuthMode, Caller};
 use crate::cluster::{Cluster, ClusterError};
-use crate::mcp::context::Context;
 
 /// Namespaces the filter allows that the caller can see, by name.
-pub async fn visible_namespaces(
-    context: &Context,
-    cluster: &Cluster,
-) -> Result<Vec<String>, String> {
+pub async fn visible_namespaces(access: &Access, cluster: &Cluster) -> Result<Vec<String>, String> {
     let api: Api<Namespace> = Api::all(cluster.client().clone());
     let list = api
         .list(&ListParams::default())
@@ -24,7 +20,7 @@ pub async fn visible_namespaces(
         .items
         .into_iter()
         .filter_map(|n| n.metadata.name)
-        .filter(|n| context.access.filter.allows(n))
+        .filter(|n| access.filter.allows(n))
         .collect();
     names.sort();
     Ok(names)
@@ -32,7 +28,7 @@ pub async fn visible_namespaces(
 
 /// The namespaces a call acts in.
 pub async fn target_namespaces(
-    context: &Context,
+    access: &Access,
     caller: &Caller,
     cluster: &Cluster,
     namespace: Option<&str>,
@@ -43,53 +39,52 @@ pub async fn target_namespaces(
             Err("give either `namespace` or `all_namespaces: true`, not both".to_string())
         }
         (Some(ns), false) => {
-            context.access.check_namespace(ns)?;
+            access.check_namespace(ns)?;
             Ok(vec![ns.to_string()])
         }
         (None, true) => {
-            let names = visible_namespaces(context, cluster).await?;
+            let names = visible_namespaces(access, cluster).await?;
             if names.is_empty() {
                 return Err(format!(
                     "no namespace in the cluster matches this server's namespace filter `{}`; \
                      fix: create one, or name a namespace the filter allows",
-                    context.access.filter.pattern()
+                    access.filter.pattern()
                 ));
             }
             Ok(names)
         }
         (None, false) => {
-            if context.access.mode == AuthMode::OidcRequired && matches!(caller, Caller::Token(_)) {
+            if access.mode == AuthMode::OidcRequired && matches!(caller, Caller::Token(_)) {
                 return Err(
                     "OIDC_REQUIRED: name the `namespace` to act in, or set `all_namespaces: true`"
                         .to_string(),
                 );
             }
-            context.access.check_namespace(&context.default_namespace)?;
-            Ok(vec![context.default_namespace.clone()])
+            access.check_namespace(&access.default_namespace)?;
+            Ok(vec![access.default_namespace.clone()])
         }
     }
 }
 
 /// The caller's cluster client and the namespaces a call acts in.
 pub async fn scope(
-    context: &Context,
+    access: &Access,
     caller: &Caller,
     namespace: Option<&str>,
     all_namespaces: bool,
 ) -> Result<(Cluster, Vec<String>), String> {
-    let cluster = context.access.cluster_for(caller).await?;
-    let namespaces =
-        target_namespaces(context, caller, &cluster, namespace, all_namespaces).await?;
+    let cluster = access.cluster_for(caller).await?;
+    let namespaces = target_namespaces(access, caller, &cluster, namespace, all_namespaces).await?;
     Ok((cluster, namespaces))
 }
 
 /// The caller's cluster client and the one namespace a call names (or the
 /// default one).
 pub async fn single_namespace(
-    context: &Context,
+    access: &Access,
     caller: &Caller,
     namespace: Option<&str>,
 ) -> Result<(Cluster, String), String> {
-    let (cluster, namespaces) = scope(context, caller, namespace, false).await?;
+    let (cluster, namespaces) = scope(access, caller, namespace, false).await?;
     Ok((cluster, namespaces[0].clone()))
 }
