@@ -18,6 +18,8 @@ struct PluginCrate {
     version: String,
     world: String,
     embed: bool,
+    /// The crate's folder; golden cases in its `selftest/` go beside the plugin.
+    dir: PathBuf,
 }
 
 fn main() {
@@ -76,6 +78,7 @@ fn main() {
         );
         std::fs::write(dir.join(format!("{}.plugin.json", c.name)), &manifest)
             .expect("writing plugin manifest");
+        copy_golden_cases(&c.dir.join("selftest"), &dir.join("selftest").join(&c.name));
         if c.embed {
             writeln!(
                 table,
@@ -94,6 +97,21 @@ fn main() {
         "cargo:rustc-env=K0RDENT_MCP_TEST_PLUGIN_DIR={}",
         test_dir.display()
     );
+}
+
+/// A plugin crate's `selftest/*.json` become its golden cases in the plugin
+/// folder layout (`selftest/<name>/`), as `plugins push` and the server read them.
+fn copy_golden_cases(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    std::fs::create_dir_all(to).expect("creating golden case folder");
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "json") {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).expect("copying golden case");
+        }
+    }
 }
 
 /// Cargo's own scan of a watched folder misses edits inside nested packages,
@@ -172,6 +190,10 @@ fn plugin_crates(cargo: &str, workspace: &Path) -> Vec<PluginCrate> {
             version: package["version"].as_str().unwrap().to_string(),
             world: world.to_string(),
             embed: plugin["embed"].as_bool().unwrap_or(true),
+            dir: Path::new(package["manifest_path"].as_str().unwrap())
+                .parent()
+                .unwrap()
+                .to_path_buf(),
         });
     }
     crates.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1826,3 +1826,103 @@ fn read_only_and_confirmation_values_configure_the_server() {
         "confirmDestructive",
     );
 }
+
+// ---------------------------------------------------------------- plugin set
+
+/// Plugin references and trusted keys as values: a ConfigMap the pods mount
+/// (whole folders, which the kubelet updates in place) as their
+/// `--plugin-set` file, which the server parses; keys as a ConfigMap beside
+/// it. A new plugin reference changes neither the server's ConfigMap nor the
+/// pods' checksum, so running pods hot-swap it instead of being rolled. The
+/// default render has none of it, and a tag reference is refused.
+#[test]
+fn plugin_set_values_render_a_mounted_plugin_set_file() {
+    let Some(bin) = helm_binary() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let variant = variant_values().display().to_string();
+    let objects = render(&bin, home.path(), &["-f", &variant]).unwrap();
+    let config = &find(&objects, "ConfigMap", "k0rdent-mcp")["data"];
+    let set_path = "/etc/k0rdent-mcp/plugin-set/plugin-set.yaml";
+    assert_eq!(config["K0RDENT_MCP_PLUGIN_SET"], set_path, "{config}");
+    assert_eq!(config["K0RDENT_MCP_PLUGIN_SET_POLL_MS"], "2000", "{config}");
+
+    let set_text = find(&objects, "ConfigMap", "plugin-set")["data"]["plugin-set.yaml"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let set = k0rdent_mcp::plugin::set_file::PluginSetFile::parse(Path::new(set_path), &set_text)
+        .unwrap_or_else(|e| panic!("the server refuses the rendered set: {e}\n{set_text}"));
+    assert_eq!(set.plugins.len(), 1, "{set_text}");
+    assert!(
+        set.plugins[0]
+            .reference()
+            .ends_with(&format!("@sha256:{}", "0".repeat(64)))
+    );
+    assert_eq!(
+        set.trusted_keys,
+        [PathBuf::from("/etc/k0rdent-mcp/plugin-keys/release.pub")]
+    );
+    let keys = &find(&objects, "ConfigMap", "plugin-keys")["data"];
+    assert!(
+        keys["release.pub"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----"),
+        "{keys}"
+    );
+
+    let pod = pod_spec(&objects);
+    let set_volume =
+        volume_at(pod, "/etc/k0rdent-mcp/plugin-set").expect("the set file is mounted");
+    assert_eq!(
+        set_volume["configMap"]["name"], "k0rdent-mcp-plugin-set",
+        "{set_volume}"
+    );
+    let keys_volume = volume_at(pod, "/etc/k0rdent-mcp/plugin-keys").expect("the keys are mounted");
+    assert_eq!(
+        keys_volume["configMap"]["name"], "k0rdent-mcp-plugin-keys",
+        "{keys_volume}"
+    );
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    assert!(
+        mounts.iter().all(|m| m.get("subPath").is_none()),
+        "subPath mounts never update"
+    );
+
+    // Another plugin: same server ConfigMap, same pod template checksum.
+    let other = format!(
+        "pluginSet.plugins[0]=oci://registry.local:5000/k0rdent/kgst-validator@sha256:{}",
+        "1".repeat(64)
+    );
+    let swapped = render(&bin, home.path(), &["-f", &variant, "--set", &other]).unwrap();
+    let checksum = |objects: &[Value]| {
+        find(objects, "Deployment", "k0rdent-mcp")["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/config"]
+            .clone()
+    };
+    assert_eq!(checksum(&objects), checksum(&swapped));
+    assert_ne!(
+        find(&objects, "ConfigMap", "plugin-set")["data"],
+        find(&swapped, "ConfigMap", "plugin-set")["data"]
+    );
+
+    let defaults = render(&bin, home.path(), &[]).unwrap();
+    assert!(
+        !ids(&defaults).iter().any(|id| id.contains("plugin-set")),
+        "{:?}",
+        ids(&defaults)
+    );
+    assert!(
+        find(&defaults, "ConfigMap", "k0rdent-mcp")["data"]
+            .get("K0RDENT_MCP_PLUGIN_SET")
+            .is_none()
+    );
+    assert_refused(
+        &bin,
+        home.path(),
+        "pluginSet.plugins[0]=oci://registry.local:5000/p:latest",
+        "does not match pattern",
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod plugins;
+pub mod plugins_test;
 pub mod release;
 pub mod serve;
 pub mod template;
@@ -72,6 +73,8 @@ pub enum PluginsCommand {
     Push(Box<plugins::PushArgs>),
     /// Pull and verify an OCI plugin as the server would, and write it out in the --plugin-dir layout.
     Pull(Box<plugins::PullArgs>),
+    /// Run a plugin's self-test (its golden cases and the host's smoke cases) and print a pass table.
+    Test(Box<plugins_test::TestArgs>),
 }
 
 /// Runs one parsed command to completion.
@@ -92,6 +95,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::Pull(args),
         } => plugins::pull(*args),
+        Command::Plugins {
+            command: PluginsCommand::Test(args),
+        } => plugins_test::test(*args),
         Command::Template(args) => {
             tokio::runtime::Runtime::new()?.block_on(template::template(*args))
         }

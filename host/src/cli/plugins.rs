@@ -14,7 +14,7 @@ use crate::oci::{ChartRef, Credentials, sha256_digest};
 use crate::plugin::manifest::{self, MANIFEST_SUFFIX, PluginSource};
 use crate::plugin::oci_artifact::{
     ARTIFACT_TYPE, COMPONENT_MEDIA_TYPE, CONFIG_MEDIA_TYPE, Descriptor, IMAGE_MANIFEST_MEDIA_TYPE,
-    ImageManifest, MANIFEST_MEDIA_TYPE, PluginConfig, pinned,
+    ImageManifest, MANIFEST_MEDIA_TYPE, PluginConfig, SELFTEST_MEDIA_TYPE, pinned,
 };
 use crate::plugin::oci_source::docker_reference;
 use crate::plugin::signature::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
@@ -80,26 +80,31 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
     let registry = Pusher::new(&args.registry, &reference).await?;
     let config = serde_json::to_vec(&PluginConfig::of(&plugin.manifest))?;
     let manifest_file = serde_json::to_vec_pretty(&plugin.manifest)?;
-    let layers = vec![
+    let golden = crate::plugin::self_test::golden::GoldenBundle::read_dir(
+        plugin_folder(&args.plugin),
+        &plugin.manifest.name,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let golden_bytes = golden.to_bytes();
+    let mut layers = vec![
         Descriptor::of(COMPONENT_MEDIA_TYPE, &plugin.bytes),
         Descriptor::of(MANIFEST_MEDIA_TYPE, &manifest_file),
     ];
+    let mut blobs = vec![
+        config.as_slice(),
+        plugin.bytes.as_slice(),
+        manifest_file.as_slice(),
+    ];
+    if !golden.is_empty() {
+        layers.push(Descriptor::of(SELFTEST_MEDIA_TYPE, &golden_bytes));
+        blobs.push(golden_bytes.as_slice());
+    }
     let image = ImageManifest::new(
         Some(ARTIFACT_TYPE),
         Descriptor::of(CONFIG_MEDIA_TYPE, &config),
         layers,
     );
-    let digest = registry
-        .push(
-            &tag,
-            &image,
-            &[
-                config.as_slice(),
-                plugin.bytes.as_slice(),
-                manifest_file.as_slice(),
-            ],
-        )
-        .await?;
+    let digest = registry.push(&tag, &image, &blobs).await?;
 
     let mut report = serde_json::json!({
         "reference": pinned(&reference, &digest),
@@ -107,6 +112,7 @@ pub async fn push(args: PushArgs) -> anyhow::Result<()> {
         "name": plugin.manifest.name,
         "version": plugin.manifest.version,
         "component_sha256": format!("sha256:{}", plugin.manifest.sha256),
+        "golden_cases": golden.cases.len(),
     });
     if let Some(key) = sign_key {
         let payload = signature::simple_signing_payload(&docker_reference(&reference), &digest);
@@ -172,7 +178,17 @@ pub fn pull(args: PullArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_one_plugin(path: &Path) -> anyhow::Result<PluginSource> {
+/// The plugin folder a `push`/`test` argument names: the folder itself, or
+/// the folder of a named `*.plugin.json`.
+pub(crate) fn plugin_folder(path: &Path) -> &Path {
+    if path.is_file() {
+        path.parent().unwrap_or(Path::new("."))
+    } else {
+        path
+    }
+}
+
+pub(crate) fn read_one_plugin(path: &Path) -> anyhow::Result<PluginSource> {
     if path.is_file() {
         return Ok(manifest::read_plugin(path)?);
     }

@@ -67,6 +67,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub plugins: PluginArgs,
     #[command(flatten)]
+    pub plugin_set: crate::plugin::hot_swap::PluginSetArgs,
+    #[command(flatten)]
     pub http: crate::mcp::http::HttpArgs,
     #[command(flatten)]
     pub access: crate::mcp::access::AccessArgs,
@@ -96,6 +98,9 @@ pub fn build_context(args: &ServeArgs) -> anyhow::Result<Arc<Context>> {
         );
     }
     let (host, plugins) = args.plugins.load(&args.registry)?;
+    let plugins = args
+        .plugin_set
+        .start(&host, plugins, &args.registry, &args.plugins.trust);
     let kgst = if args.kgst_version.starts_with("sha256:") {
         ChartRef::parse(&format!("{}@{}", args.kgst_chart, args.kgst_version), None)?
     } else {

@@ -4,11 +4,16 @@
 
 use crate::catalog::CatalogSource;
 use crate::oci::{ChartRef, ChartSource};
+use std::sync::Arc;
+
 use crate::plugin::PluginHost;
+use crate::plugin::active::ActivePlugins;
 use crate::plugin::selection::PluginSet;
 
 pub struct Context {
-    pub plugins: PluginSet,
+    /// The active plugin set; a tool takes `current()` once per call, so a
+    /// hot swap never changes plugins under a running call.
+    pub plugins: Arc<ActivePlugins>,
     pub catalog: CatalogSource,
     pub charts: ChartSource,
     pub kgst: ChartRef,
@@ -22,13 +27,14 @@ pub struct Context {
 }
 
 impl Context {
-    /// What the kgst module reads a catalog install from.
-    pub fn kgst_sources(&self) -> crate::kgst::Sources<'_> {
+    /// What the kgst module reads a catalog install from, with the plugin
+    /// set the calling tool took for the whole call.
+    pub fn kgst_sources<'a>(&'a self, plugins: &'a PluginSet) -> crate::kgst::Sources<'a> {
         crate::kgst::Sources {
             catalog: &self.catalog,
             charts: &self.charts,
             kgst: &self.kgst,
-            plugins: &self.plugins,
+            plugins,
         }
     }
 }

@@ -420,7 +420,8 @@ async fn healthz() -> &'static str {
 /// read rather than waiting on a slow one.
 async fn readyz(State(state): State<AppState>) -> Response {
     let context = state.server.context();
-    let plugins = context.plugins.iter().count();
+    let plugins = context.plugins.current().iter().count();
+    let plugin_set = context.plugins.status();
     if plugins == 0 {
         return not_ready(
             "no plugins are loaded; check --plugin-dir and the server log".to_string(),
@@ -436,6 +437,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
             axum::Json(json!({
                 "status": "ready",
                 "plugins": plugins,
+                // Ready stays true while a good set serves; a refused reload
+                // shows here (and in k0rdent.plugins.list) without failing the probe.
+                "plugin_set": plugin_set,
                 "catalog": {
                     "location": location,
                     "age_seconds": crate::oci::cache::now().saturating_sub(fetched_at),

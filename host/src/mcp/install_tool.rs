@@ -17,6 +17,7 @@ use crate::engine::{Control, EngineError, InstallMode, InstallRequest, Step};
 use crate::flags::parse_duration;
 use crate::kgst::{KgstInfo, PreparedApp, describe, prepare_app};
 use crate::ops::{self, ReleaseReport};
+use crate::plugin::selection::PluginSet;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -210,6 +211,9 @@ pub async fn install(
     control: &Control,
 ) -> Result<InstallResult, ToolError> {
     check_release_name("template", &args.template)?;
+    // One plugin set for the whole call, even if a swap lands meanwhile.
+    let snapshot = context.plugins.current();
+    let plugins: &PluginSet = &snapshot;
     let mut options = engine_options(context);
     options.force_conflicts = args.force_conflicts;
     if let Some(timeout) = &args.timeout {
@@ -234,7 +238,7 @@ pub async fn install(
         .unless_cancelled(
             "the catalog check and the pull of kgst",
             prepare_app(
-                context.kgst_sources(),
+                context.kgst_sources(plugins),
                 &args.app,
                 &args.template,
                 &args.version,
@@ -251,13 +255,13 @@ pub async fn install(
     let results: Vec<NamespaceResult> = if args.dry_run {
         let mut results = Vec::new();
         for (ns, values) in &namespaces {
-            let mut result = dry_run(context, &prepared, &release, ns)?;
+            let mut result = dry_run(plugins, &prepared, &release, ns)?;
             let plan = control
                 .unless_cancelled(
                     "the plan (server-side-apply dry runs)",
                     ops::plan(
                         &cluster,
-                        &context.plugins,
+                        plugins,
                         options.clone(),
                         InstallRequest {
                             release: release.clone(),
@@ -299,7 +303,7 @@ pub async fn install(
                 };
                 let report = ops::install(
                     cluster,
-                    &context.plugins,
+                    plugins,
                     options.clone(),
                     InstallRequest {
                         release: release.to_string(),
@@ -363,12 +367,12 @@ fn for_namespace(
 
 /// What an install would apply in `namespace`, from a render with no cluster.
 fn dry_run(
-    context: &Context,
+    plugins: &PluginSet,
     prepared: &PreparedApp,
     release: &str,
     namespace: &str,
 ) -> Result<NamespaceResult, ToolError> {
-    let rendered = prepared.render(&context.plugins, release, namespace)?;
+    let rendered = prepared.render(plugins, release, namespace)?;
     let mut hooks = Vec::new();
     let mut objects = Vec::new();
     for m in &rendered.manifests {

@@ -58,7 +58,17 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
+        Self::build(|_| {})
+    }
+
+    /// Also reports the plugin set's hot swaps (reloads and generation).
+    pub fn with_plugins(plugins: &crate::plugin::active::ActivePlugins) -> Arc<Self> {
+        Self::build(|registry| plugins.register_metrics(registry))
+    }
+
+    fn build(extra: impl FnOnce(&mut Registry)) -> Arc<Self> {
         let mut registry = Registry::default();
+        extra(&mut registry);
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "k0rdent_mcp_tool_calls",

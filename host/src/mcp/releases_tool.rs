@@ -156,7 +156,7 @@ pub async fn uninstall(
             .map(|ns| async move {
                 let result = ops::uninstall(
                     cluster,
-                    &context.plugins,
+                    &context.plugins.current(),
                     options.clone(),
                     release,
                     &ns,
@@ -280,7 +280,7 @@ pub async fn diff(
         (None, None) => {
             let drift = ops::drift(
                 &cluster,
-                &context.plugins,
+                &context.plugins.current(),
                 options,
                 &args.release,
                 &namespace,
@@ -298,12 +298,13 @@ pub async fn diff(
                             see drift, or leave out ignore"
                     .into());
             }
-            let prepared = prepare_app(context.kgst_sources(), app, &args.release, version)
-                .await?;
+            let plugins = context.plugins.current();
+            let prepared =
+                prepare_app(context.kgst_sources(&plugins), app, &args.release, version).await?;
             let values = prepared.values(&namespace)?;
             let plan = ops::plan(
                 &cluster,
-                &context.plugins,
+                &plugins,
                 options,
                 InstallRequest {
                     release: args.release.clone(),
@@ -355,7 +356,7 @@ pub async fn rollback(
         single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     ops::rollback(
         &cluster,
-        &context.plugins,
+        &context.plugins.current(),
         options,
         &args.release,
         &namespace,
@@ -389,7 +390,7 @@ pub async fn unlock(
         single_namespace(&context.access, caller, args.namespace.as_deref()).await?;
     ops::unlock(
         &cluster,
-        &context.plugins,
+        &context.plugins.current(),
         engine_options(context),
         &args.release,
         &namespace,

@@ -60,15 +60,16 @@ async fn render(
     args: &RenderArgs,
     namespace: String,
 ) -> Result<RenderResult, KgstError> {
+    let snapshot = context.plugins.current();
     let prepared = prepare_app(
-        context.kgst_sources(),
+        context.kgst_sources(&snapshot),
         &args.app,
         &args.template,
         &args.version,
     )
     .await?;
     let release = args.template.clone();
-    let rendered = prepared.render(&context.plugins, &release, &namespace)?;
+    let rendered = prepared.render(&snapshot, &release, &namespace)?;
     let manifests = rendered
         .manifests
         .iter()

@@ -167,9 +167,10 @@ impl K0rdentMcp {
         let mut tool_router = Self::tool_router();
         let hidden = tool_set::shape(&mut tool_router, context.read_only);
         task_run::advertise(&mut tool_router);
+        let metrics = Metrics::with_plugins(&context.plugins);
         K0rdentMcp {
             context,
-            metrics: Metrics::new(),
+            metrics,
             tool_router,
             hidden: Arc::new(hidden),
             client_log: ClientLog::default(),
@@ -220,7 +221,7 @@ impl K0rdentMcp {
         )
     )]
     pub async fn plugins_list(&self, Parameters(_): Parameters<NoArgs>) -> Json<PluginList> {
-        Json(plugins_tool::list(&self.context.plugins))
+        Json(plugins_tool::list_active(&self.context.plugins))
     }
 
     /// List the apps of the k0rdent catalog that can be installed as

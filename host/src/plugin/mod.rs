@@ -2,11 +2,13 @@
 //! digests, limits, the precompiled cache, the default embedded set, and
 //! plugins pulled from OCI registries with their signatures checked.
 
+pub mod active;
 mod cache_dir;
 pub mod compiled_cache;
 pub mod contract;
 pub mod embedded;
 mod error;
+pub mod hot_swap;
 mod legacy;
 mod limits;
 pub mod manifest;
@@ -15,6 +17,8 @@ pub mod oci_source;
 mod runtime;
 mod sandbox;
 pub mod selection;
+pub mod self_test;
+pub mod set_file;
 pub mod signature;
 pub mod trust_policy;
 

@@ -1,12 +1,15 @@
 //! The layout of a plugin stored in an OCI registry (see
 //! docs/plugin-runtime.md, "Plugins as OCI artifacts"): an image manifest
 //! with our `artifactType`, a small JSON config, and two layers, the
-//! component and the `*.plugin.json` manifest the `--plugin-dir` layout uses.
+//! component and the `*.plugin.json` manifest the `--plugin-dir` layout uses,
+//! plus an optional third: the plugin's golden cases for the self-test.
 
 use serde::{Deserialize, Serialize};
 
 use super::World;
 use super::manifest::{MAX_COMPONENT_BYTES, PluginManifest};
+use super::self_test::golden::MAX_BUNDLE_BYTES;
+pub use super::self_test::golden::SELFTEST_MEDIA_TYPE;
 use crate::oci::ChartRef;
 use crate::quote::quote;
 
@@ -104,6 +107,8 @@ pub struct PluginLayers {
     pub config: Descriptor,
     pub component: Descriptor,
     pub manifest: Descriptor,
+    /// The plugin's golden cases, when it ships any (see [`super::self_test`]).
+    pub selftest: Option<Descriptor>,
 }
 
 /// Finds the plugin's blobs in its manifest, refusing anything that is not
@@ -142,6 +147,14 @@ pub fn plugin_layers(manifest: &ImageManifest) -> Result<PluginLayers, String> {
         config: manifest.config.clone(),
         component: one(COMPONENT_MEDIA_TYPE, MAX_COMPONENT_BYTES)?,
         manifest: one(MANIFEST_MEDIA_TYPE, MAX_SMALL_LAYER_BYTES)?,
+        selftest: match manifest
+            .layers
+            .iter()
+            .any(|l| l.media_type == SELFTEST_MEDIA_TYPE)
+        {
+            true => Some(one(SELFTEST_MEDIA_TYPE, MAX_BUNDLE_BYTES)?),
+            false => None,
+        },
     })
 }
 

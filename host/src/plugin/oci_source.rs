@@ -12,6 +12,7 @@
 
 use super::manifest::{PluginManifest, PluginSource};
 use super::oci_artifact::{self, ImageManifest, PluginConfig, pinned, plugin_layers};
+use super::self_test::golden::GoldenBundle;
 use super::signature::{self, Candidate, Rejection, TrustedKey};
 use super::trust_policy::{Requirement, SignaturePolicy};
 use crate::oci::{ChartRef, ChartSource, FetchedManifest, OciError, PullOrigin};
@@ -112,6 +113,8 @@ pub struct PulledPlugin {
     /// The trusted key that signed it, when one did.
     pub signed_by: Option<String>,
     pub origin: PullOrigin,
+    /// The golden cases the artifact ships (empty when it ships none).
+    pub golden: GoldenBundle,
 }
 
 /// Pulls and verifies the plugin `reference` names.
@@ -238,12 +241,25 @@ pub async fn pull(
     plugin_manifest
         .verify(&component)
         .map_err(|e| not_a_plugin(e.to_string()))?;
+    let selftest_bytes = match &layers.selftest {
+        Some(layer) => fetch_layer(source, reference, layer)
+            .await
+            .map_err(registry_error)?,
+        None => Vec::new(),
+    };
+    let golden = match &layers.selftest {
+        Some(_) => GoldenBundle::parse(&selftest_bytes).map_err(not_a_plugin)?,
+        None => GoldenBundle::default(),
+    };
 
-    let blobs: Vec<(&str, &[u8])> = vec![
+    let mut blobs: Vec<(&str, &[u8])> = vec![
         (&layers.config.digest, &config_bytes),
         (&layers.manifest.digest, &manifest_bytes),
         (&layers.component.digest, &component),
     ];
+    if let Some(layer) = &layers.selftest {
+        blobs.push((&layer.digest, &selftest_bytes));
+    }
     let keep_error = |e| SupplyError::Setup {
         reference: at.clone(),
         message: format!("cannot cache the verified plugin: {e}"),
@@ -276,6 +292,7 @@ pub async fn pull(
         digest,
         signed_by,
         origin: manifest.origin,
+        golden,
     })
 }
 

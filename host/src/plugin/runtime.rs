@@ -101,6 +101,40 @@ impl PluginHost {
     /// and links a plugin, then asks it to describe itself and checks that the
     /// description matches its manifest.
     pub fn load(&self, source: &PluginSource) -> Result<Plugin, PluginError> {
+        self.load_checked(source, true)
+    }
+
+    /// Loads a bare component that came without a manifest (`plugins test
+    /// x.wasm`): its world is whichever it exports, its name and version
+    /// whatever it describes itself as. Never for serving: only a manifest
+    /// pins what a plugin claims to be.
+    pub fn load_bare(&self, bytes: Vec<u8>, origin: &str) -> Result<Plugin, PluginError> {
+        let mut refusal = None;
+        for world in [World::Validator, World::Renderer] {
+            let source = PluginSource {
+                manifest: PluginManifest {
+                    name: "unnamed".into(),
+                    version: "0".into(),
+                    world,
+                    sha256: super::manifest::sha256_hex(&bytes),
+                    component: "component.wasm".into(),
+                },
+                bytes: bytes.clone(),
+                origin: origin.to_string(),
+            };
+            match self.load_checked(&source, false) {
+                Ok(plugin) => return Ok(plugin),
+                Err(e) => refusal = Some(e),
+            }
+        }
+        Err(refusal.expect("two worlds were tried"))
+    }
+
+    fn load_checked(
+        &self,
+        source: &PluginSource,
+        check_identity: bool,
+    ) -> Result<Plugin, PluginError> {
         let manifest = &source.manifest;
         let name = manifest.name.as_str();
         manifest
@@ -168,7 +202,17 @@ impl PluginHost {
             shared: self.shared.clone(),
         };
         let info = plugin.call_info()?;
-        if info.name != manifest.name || info.version != manifest.version {
+        if !check_identity {
+            plugin.manifest.name = info.name.clone();
+            plugin.manifest.version = info.version.clone();
+            plugin
+                .manifest
+                .validate()
+                .map_err(|message| PluginError::Contract {
+                    plugin: name.to_string(),
+                    message: format!("its self-description is not a valid identity: {message}"),
+                })?;
+        } else if info.name != manifest.name || info.version != manifest.version {
             return Err(PluginError::Contract {
                 plugin: name.to_string(),
                 message: format!(

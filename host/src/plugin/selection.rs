@@ -74,6 +74,7 @@ impl ChartPattern {
     }
 }
 
+#[derive(Clone)]
 struct Entry {
     plugin: Arc<Plugin>,
     patterns: Vec<ChartPattern>,
@@ -82,8 +83,8 @@ struct Entry {
     superseded: bool,
 }
 
-/// Every loaded plugin, in load order.
-#[derive(Default)]
+/// Every loaded plugin, in load order. Cloning shares the plugins.
+#[derive(Default, Clone)]
 pub struct PluginSet {
     entries: Vec<Entry>,
     /// Lets even [`VALIDATION_REQUIRED`] charts render without a validator.

@@ -69,6 +69,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "k0rdent-mcp.cacheDir" -}}/var/cache/k0rdent-mcp{{- end -}}
 {{- define "k0rdent-mcp.tlsDir" -}}/etc/k0rdent-mcp/tls{{- end -}}
 {{- define "k0rdent-mcp.registryCaDir" -}}/etc/k0rdent-mcp/registry-ca{{- end -}}
+{{- define "k0rdent-mcp.pluginSetDir" -}}/etc/k0rdent-mcp/plugin-set{{- end -}}
+{{- define "k0rdent-mcp.pluginKeysDir" -}}/etc/k0rdent-mcp/plugin-keys{{- end -}}
 
 {{/* The kubernetes.io/tls Secret the pod serves HTTPS from. */}}
 {{- define "k0rdent-mcp.tlsSecretName" -}}
