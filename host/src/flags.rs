@@ -54,6 +54,7 @@ impl ClusterArgs {
     }
 
     pub async fn connect(&self) -> anyhow::Result<Cluster> {
+        let _phase = crate::timings::phase(|| "kube client (config, TLS set-up)");
         Ok(Cluster::new(
             connect(&self.source(), self.token.as_deref()).await?,
         ))
@@ -464,16 +465,20 @@ impl PluginArgs {
     /// `--plugin-dir`, then `--plugin` references, pulled through `registry`'s
     /// settings and verified before the host is created.
     pub fn load(&self, registry: &RegistryArgs) -> Result<(PluginHost, PluginSet), PluginError> {
+        let _phase = crate::timings::phase(|| "plugins: load (total)");
         let mut sources: Vec<PluginSource> = embedded::sources();
         if let Some(dir) = &self.plugin_dir {
             sources.extend(manifest::read_plugin_dir(dir)?);
         }
         let pulled = self.trust.pull(&self.plugin, registry)?;
         sources.extend(pulled.into_iter().map(|p| p.source));
-        let host = PluginHost::new(HostOptions {
-            limits: self.limits(),
-            cache_dir: self.cache_dir(),
-        })?;
+        let host = {
+            let _phase = crate::timings::phase(|| "plugins: wasm engine and cache");
+            PluginHost::new(HostOptions {
+                limits: self.limits(),
+                cache_dir: self.cache_dir(),
+            })?
+        };
         let set = PluginSet::load(&host, &sources)?;
         Ok((host, set))
     }

@@ -15,6 +15,8 @@ use crate::engine::{
 };
 use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
 use crate::ops;
+use crate::plugin::selection::PluginSet;
+use crate::plugin::{PluginError, PluginHost};
 use crate::values::ValueArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,6 +173,15 @@ pub struct ListArgs {
     pub cluster: ClusterArgs,
 }
 
+/// [`PluginArgs::load`] on a blocking thread, so the caller can do its I/O meanwhile.
+pub(super) fn load_plugins_in_background(
+    plugins: &PluginArgs,
+    registry: &RegistryArgs,
+) -> tokio::task::JoinHandle<Result<(PluginHost, PluginSet), PluginError>> {
+    let (plugins, registry) = (plugins.clone(), registry.clone());
+    tokio::task::spawn_blocking(move || plugins.load(&registry))
+}
+
 /// Progress lines on stderr, so stdout stays the result.
 fn stderr_progress() -> ProgressSink {
     std::sync::Arc::new(|step, message| {
@@ -210,9 +221,16 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
         other => other,
     };
     let values = args.values.merge().map_err(anyhow::Error::msg)?;
-    let (_host, plugins) = args.plugins.load(&args.registry)?;
-    let cluster = args.cluster.connect().await?;
-    let chart = load_chart_arg(&args.chart, args.version.as_deref(), &args.registry).await?;
+    // The three inputs do not depend on each other: load the plugins (CPU) on a blocking thread
+    // while the cluster client is built and the chart is pulled (I/O).
+    let loading = load_plugins_in_background(&args.plugins, &args.registry);
+    let inputs = tokio::try_join!(
+        args.cluster.connect(),
+        load_chart_arg(&args.chart, args.version.as_deref(), &args.registry)
+    );
+    // A plugin problem is reported first, as when the steps ran one after another.
+    let (_host, plugins) = loading.await??;
+    let (cluster, chart) = inputs?;
     let options = EngineOptions {
         force_conflicts: args.force_conflicts,
         ..args.engine.options()

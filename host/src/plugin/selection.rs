@@ -97,6 +97,7 @@ impl PluginSet {
     pub fn load(host: &PluginHost, sources: &[PluginSource]) -> Result<Self, PluginError> {
         let mut set = PluginSet::default();
         for source in sources {
+            let _phase = crate::timings::phase(|| format!("plugins: load {}", source.origin));
             set.insert(host.load(source)?)?;
         }
         Ok(set)
