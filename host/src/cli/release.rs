@@ -13,7 +13,7 @@ use crate::engine::{
     ChangePlan, Control, DriftReport, EngineOptions, InstallMode, InstallRequest, ObjectChange,
     ProgressSink,
 };
-use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
+use crate::flags::{EngineArgs, OneShotClusterArgs, PluginArgs, RegistryArgs};
 use crate::ops;
 use crate::plugin::selection::PluginSet;
 use crate::plugin::{PluginError, PluginHost};
@@ -50,7 +50,7 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -80,7 +80,7 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -99,7 +99,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     /// Registry settings for `--plugin oci://…`.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -117,7 +117,7 @@ pub struct UninstallArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     /// Registry settings for `--plugin oci://…`.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -139,7 +139,7 @@ pub struct UnlockArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
     #[command(flatten)]
@@ -154,7 +154,7 @@ pub struct HistoryArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +170,7 @@ pub struct ListArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
 }
 
 /// [`PluginArgs::load`] on a blocking thread, so the caller can do its I/O meanwhile.

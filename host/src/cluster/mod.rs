@@ -8,13 +8,14 @@
 //! (`wait.rs`) that honours the deadline and the caller's cancellation.
 
 mod connect;
+pub mod discovery_disk;
 mod error;
 mod jobs;
 mod objects;
 mod ownership;
 mod wait;
 
-pub use connect::{ClusterSource, USER_AGENT, connect};
+pub use connect::{ClusterSource, Endpoint, USER_AGENT, connect, connect_to};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
 pub use objects::{ApplyMode, Cluster, DiscoveryCache, FIELD_MANAGER, ObjectKey};

@@ -2,7 +2,7 @@
 //! digests, limits, the precompiled cache, the default embedded set, and
 //! plugins pulled from OCI registries with their signatures checked.
 
-mod cache_dir;
+pub(crate) mod cache_dir;
 pub mod compiled_cache;
 pub mod contract;
 pub mod embedded;
