@@ -251,6 +251,7 @@ impl Cluster {
             fetched_unix: now_unix(),
         };
         self.cache
+            .inner
             .resources
             .lock()
             .unwrap()
