@@ -69,7 +69,14 @@ impl Ours<'_> {
         command
             .args(["upgrade", "--install", release])
             .arg(format!("oci://{}/charts/kgst", self.registry))
-            .args(["--version", "2.0.2", "--plain-http", &self.registry, "-n", NS])
+            .args([
+                "--version",
+                "2.0.2",
+                "--plain-http",
+                &self.registry,
+                "-n",
+                NS,
+            ])
             .args(["--set", &format!("chart={release}-app:1.0.0")])
             .args(["--set", "skipVerifyJob=true", "--validation-timeout", "0s"])
             .arg("--timings")
@@ -96,7 +103,10 @@ fn main() {
     };
     let helm = helm_path();
     if !helm.is_file() {
-        eprintln!("SKIPPED: no helm at {} (scripts/install-helm)", helm.display());
+        eprintln!(
+            "SKIPPED: no helm at {} (scripts/install-helm)",
+            helm.display()
+        );
         return;
     }
     let runs: usize = std::env::var("K0RDENT_MCP_BENCH_RUNS")
@@ -207,7 +217,10 @@ fn main() {
     let inside = median(in_process);
     println!(
         "kgst 2.0.2 upgrade --install (fresh release, skipVerifyJob=true), {runs} runs each, medians; load average {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!("| what | wall ms | API requests |");
     println!("|---|---|---|");
@@ -220,7 +233,10 @@ fn main() {
         median(our_requests),
         median(counted)
     );
-    println!("| ratio k0rdent-mcp / helm | {:.3} | (goal <= 0.10) |", our_ms / helm_ms);
+    println!(
+        "| ratio k0rdent-mcp / helm | {:.3} | (goal <= 0.10) |",
+        our_ms / helm_ms
+    );
     println!();
     println!("k0rdent-mcp phases (--timings), medians; phases that overlap run concurrently:");
     println!("| phase | ms |");

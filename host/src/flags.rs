@@ -89,9 +89,9 @@ impl OneShotClusterArgs {
             connect_to(&self.cluster.source(), self.cluster.token.as_deref()).await?
         };
         let _phase = crate::timings::phase(|| "discovery: read the disk cache");
-        let disk = self.discovery_cache_dir().and_then(|dir| {
-            DiskDiscovery::open(&dir, &endpoint.server_url, &endpoint.ca_certs)
-        });
+        let disk = self
+            .discovery_cache_dir()
+            .and_then(|dir| DiskDiscovery::open(&dir, &endpoint.server_url, &endpoint.ca_certs));
         Ok(match disk {
             Some(disk) => Cluster::with_cache(client, &DiscoveryCache::on_disk(disk)),
             None => Cluster::new(client),

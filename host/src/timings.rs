@@ -62,11 +62,14 @@ pub fn record_since(name: impl Into<Cow<'static, str>>, started: Instant) {
     }
     let took = started.elapsed();
     let start = started.saturating_duration_since(origin());
-    PHASES.lock().unwrap_or_else(|e| e.into_inner()).push(Phase {
-        name: name.into(),
-        start,
-        took,
-    });
+    PHASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Phase {
+            name: name.into(),
+            start,
+            took,
+        });
 }
 
 /// A phase that ends when the guard drops.

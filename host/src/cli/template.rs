@@ -72,12 +72,7 @@ pub async fn load_chart_arg(
 pub async fn template(args: TemplateArgs) -> anyhow::Result<()> {
     // Plugins load (CPU) on a blocking thread while the chart is read or pulled.
     let loading = super::release::load_plugins_in_background(&args.plugins, &args.registry);
-    let chart = load_chart_arg(
-        chart_arg(&args).1,
-        args.version.as_deref(),
-        &args.registry,
-    )
-    .await;
+    let chart = load_chart_arg(chart_arg(&args).1, args.version.as_deref(), &args.registry).await;
     // A plugin problem is reported first, as when the steps ran one after another.
     let (_host, plugins) = loading.await??;
     let text = template_chart(args, chart?, &plugins).await?;
@@ -97,12 +92,7 @@ fn chart_arg(args: &TemplateArgs) -> (&str, &str) {
 
 /// What `template` prints, given loaded plugins.
 pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::Result<String> {
-    let chart = load_chart_arg(
-        chart_arg(&args).1,
-        args.version.as_deref(),
-        &args.registry,
-    )
-    .await?;
+    let chart = load_chart_arg(chart_arg(&args).1, args.version.as_deref(), &args.registry).await?;
     template_chart(args, chart, plugins).await
 }
 

@@ -54,12 +54,18 @@ impl ReleaseEngine<'_> {
         if control.is_cancelled() {
             return Err(control.cancelled("the start of the operation"));
         }
-        let (history, recovered) =
-            timed("engine: read history, check lock", self.take_turn(name, ns, control)).await?;
+        let (history, recovered) = timed(
+            "engine: read history, check lock",
+            self.take_turn(name, ns, control),
+        )
+        .await?;
         let mut outcome = match self.prepare(&req, &history, control).await? {
             Prepared::Unchanged(current) => {
-                let service_templates =
-                    timed("engine: validity", self.validity_of(&current.record, control)).await?;
+                let service_templates = timed(
+                    "engine: validity",
+                    self.validity_of(&current.record, control),
+                )
+                .await?;
                 ReleaseOutcome::unchanged(current, service_templates)
             }
             Prepared::Pending(pending) => self.perform(*pending, &history, control).await?,
@@ -212,7 +218,8 @@ impl ReleaseEngine<'_> {
         };
         lock.release(&record).await?;
         drop(record_phase);
-        let service_templates = timed("engine: validity", self.validity_of(&record, control)).await?;
+        let service_templates =
+            timed("engine: validity", self.validity_of(&record, control)).await?;
         let action = if pending.is_install {
             InstallAction::Installed
         } else {

@@ -181,7 +181,11 @@ impl ReleaseEngine<'_> {
         control: &Control,
     ) -> Result<(), EngineError> {
         let hooks = self.hook_run(lock, control);
-        timed("engine: pre hooks", hooks.run(record, events.0, &mut applied.hooks)).await?;
+        timed(
+            "engine: pre hooks",
+            hooks.run(record, events.0, &mut applied.hooks),
+        )
+        .await?;
         let apply_phase = crate::timings::phase(|| "engine: apply objects");
         control.report(
             Step::Apply,
@@ -218,7 +222,11 @@ impl ReleaseEngine<'_> {
             }
         }
         drop(apply_phase);
-        timed("engine: post hooks", hooks.run(record, events.1, &mut applied.hooks)).await?;
+        timed(
+            "engine: post hooks",
+            hooks.run(record, events.1, &mut applied.hooks),
+        )
+        .await?;
         Ok(())
     }
 
