@@ -11,6 +11,8 @@
 //! precompiled plugin cache and both chart caches).
 //!
 //! `cargo bench -p k0rdent-mcp --bench process_vs_helm` (K0RDENT_MCP_BENCH_RUNS, default 10).
+//! `K0RDENT_MCP_BENCH_BINARY` measures another build of the binary (e.g. an existing release build
+//! while this harness, which only spawns and times processes, is built with `--profile dev`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,9 +65,16 @@ struct Ours<'a> {
     registry: String,
 }
 
+/// The binary under test.
+fn binary() -> PathBuf {
+    std::env::var_os("K0RDENT_MCP_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| BIN.into())
+}
+
 impl Ours<'_> {
     fn command(&self, release: &str) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(binary());
         command
             .args(["upgrade", "--install", release])
             .arg(format!("oci://{}/charts/kgst", self.registry))
@@ -222,6 +231,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    println!("k0rdent-mcp: {}", binary().display());
     println!("| what | wall ms | API requests |");
     println!("|---|---|---|");
     println!(
