@@ -19,7 +19,8 @@ use crate::plugin::signature::TrustedKey;
 use crate::plugin::trust_policy::SignaturePolicy;
 use crate::plugin::{HostOptions, Limits, PluginError, PluginHost};
 
-use crate::cluster::{Cluster, ClusterSource, connect};
+use crate::cluster::discovery_disk::DiskDiscovery;
+use crate::cluster::{Cluster, ClusterSource, DiscoveryCache, connect_to};
 use crate::engine::EngineOptions;
 use crate::quote::quote;
 use crate::release::DEFAULT_MAX_HISTORY;
@@ -52,11 +53,49 @@ impl ClusterArgs {
             None => ClusterSource::Infer,
         }
     }
+}
+
+/// The cluster flags of the one-shot commands: [`ClusterArgs`] plus the discovery kept on disk
+/// between processes (the server keeps discovery in memory instead).
+#[derive(Debug, Clone, Args)]
+pub struct OneShotClusterArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Folder where one-shot commands keep what they discovered about each cluster (server
+    /// version, served APIs, kinds), for 10 minutes, as kubectl does; it must be closed to other
+    /// users. Defaults to $XDG_CACHE_HOME/k0rdent-mcp/discovery (or ~/.cache/…); `none` asks the
+    /// server every time.
+    #[arg(
+        long = "discovery-cache-dir",
+        env = "K0RDENT_MCP_DISCOVERY_CACHE_DIR",
+        value_name = "DIR"
+    )]
+    pub discovery_cache_dir: Option<String>,
+}
+
+impl OneShotClusterArgs {
+    fn discovery_cache_dir(&self) -> Option<PathBuf> {
+        match self.discovery_cache_dir.as_deref() {
+            Some("none") => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            // As the plugin cache: never a shared temporary folder.
+            None => crate::defaults::user_cache_base().map(|base| base.join("discovery")),
+        }
+    }
 
     pub async fn connect(&self) -> anyhow::Result<Cluster> {
-        Ok(Cluster::new(
-            connect(&self.source(), self.token.as_deref()).await?,
-        ))
+        let (client, endpoint) = {
+            let _phase = crate::timings::phase(|| "kube client (config, TLS set-up)");
+            connect_to(&self.cluster.source(), self.cluster.token.as_deref()).await?
+        };
+        let _phase = crate::timings::phase(|| "discovery: read the disk cache");
+        let disk = self
+            .discovery_cache_dir()
+            .and_then(|dir| DiskDiscovery::open(&dir, &endpoint.server_url, &endpoint.ca_certs));
+        Ok(match disk {
+            Some(disk) => Cluster::with_cache(client, &DiscoveryCache::on_disk(disk)),
+            None => Cluster::new(client),
+        })
     }
 }
 
@@ -464,16 +503,20 @@ impl PluginArgs {
     /// `--plugin-dir`, then `--plugin` references, pulled through `registry`'s
     /// settings and verified before the host is created.
     pub fn load(&self, registry: &RegistryArgs) -> Result<(PluginHost, PluginSet), PluginError> {
+        let _phase = crate::timings::phase(|| "plugins: load (total)");
         let mut sources: Vec<PluginSource> = embedded::sources();
         if let Some(dir) = &self.plugin_dir {
             sources.extend(manifest::read_plugin_dir(dir)?);
         }
         let pulled = self.trust.pull(&self.plugin, registry)?;
         sources.extend(pulled.into_iter().map(|p| p.source));
-        let host = PluginHost::new(HostOptions {
-            limits: self.limits(),
-            cache_dir: self.cache_dir(),
-        })?;
+        let host = {
+            let _phase = crate::timings::phase(|| "plugins: wasm engine and cache");
+            PluginHost::new(HostOptions {
+                limits: self.limits(),
+                cache_dir: self.cache_dir(),
+            })?
+        };
         let set = PluginSet::load(&host, &sources)?;
         Ok((host, set))
     }

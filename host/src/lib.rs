@@ -19,5 +19,6 @@ pub mod plugin;
 pub mod quote;
 pub mod release;
 pub mod render;
+pub mod timings;
 pub mod values;
 pub mod versions;

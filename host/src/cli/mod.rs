@@ -19,6 +19,11 @@ use crate::flags::LogArgs;
 pub struct Cli {
     #[command(flatten)]
     pub log: LogArgs,
+    /// Print to stderr, when the command ends, how long each phase took (plugin load, cluster
+    /// client, discovery, chart pull, validate and render, plan, hooks, apply, record) and how
+    /// many Kubernetes API requests were sent.
+    #[arg(long, env = "K0RDENT_MCP_TIMINGS", global = true)]
+    pub timings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -98,9 +103,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::Test(args),
         } => plugins_test::test(*args),
-        Command::Template(args) => {
-            tokio::runtime::Runtime::new()?.block_on(template::template(*args))
-        }
+        Command::Template(args) => runtime()?.block_on(template::template(*args)),
         Command::Chart {
             command: ChartCommand::Pull(args),
         } => tokio::runtime::Runtime::new()?.block_on(chart::pull(args)),
@@ -121,6 +124,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
 
 /// Multi-threaded: plugin calls run in `block_in_place`.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let _phase = crate::timings::phase(|| "async runtime start");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

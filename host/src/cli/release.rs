@@ -13,8 +13,10 @@ use crate::engine::{
     ChangePlan, Control, DriftReport, EngineOptions, InstallMode, InstallRequest, ObjectChange,
     ProgressSink,
 };
-use crate::flags::{ClusterArgs, EngineArgs, PluginArgs, RegistryArgs};
+use crate::flags::{EngineArgs, OneShotClusterArgs, PluginArgs, RegistryArgs};
 use crate::ops;
+use crate::plugin::selection::PluginSet;
+use crate::plugin::{PluginError, PluginHost};
 use crate::values::ValueArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,7 +50,7 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -78,7 +80,7 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -97,7 +99,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     /// Registry settings for `--plugin oci://…`.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -115,7 +117,7 @@ pub struct UninstallArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     /// Registry settings for `--plugin oci://…`.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -137,7 +139,7 @@ pub struct UnlockArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
     #[command(flatten)]
@@ -152,7 +154,7 @@ pub struct HistoryArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -168,7 +170,16 @@ pub struct ListArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub cluster: OneShotClusterArgs,
+}
+
+/// [`PluginArgs::load`] on a blocking thread, so the caller can do its I/O meanwhile.
+pub(super) fn load_plugins_in_background(
+    plugins: &PluginArgs,
+    registry: &RegistryArgs,
+) -> tokio::task::JoinHandle<Result<(PluginHost, PluginSet), PluginError>> {
+    let (plugins, registry) = (plugins.clone(), registry.clone());
+    tokio::task::spawn_blocking(move || plugins.load(&registry))
 }
 
 /// Progress lines on stderr, so stdout stays the result.
@@ -210,9 +221,16 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
         other => other,
     };
     let values = args.values.merge().map_err(anyhow::Error::msg)?;
-    let (_host, plugins) = args.plugins.load(&args.registry)?;
-    let cluster = args.cluster.connect().await?;
-    let chart = load_chart_arg(&args.chart, args.version.as_deref(), &args.registry).await?;
+    // The three inputs do not depend on each other: load the plugins (CPU) on a blocking thread
+    // while the cluster client is built and the chart is pulled (I/O).
+    let loading = load_plugins_in_background(&args.plugins, &args.registry);
+    let inputs = tokio::try_join!(
+        args.cluster.connect(),
+        load_chart_arg(&args.chart, args.version.as_deref(), &args.registry)
+    );
+    // A plugin problem is reported first, as when the steps ran one after another.
+    let (_host, plugins) = loading.await??;
+    let (cluster, chart) = inputs?;
     let options = EngineOptions {
         force_conflicts: args.force_conflicts,
         ..args.engine.options()

@@ -55,6 +55,7 @@ pub async fn load_chart_arg(
     version: Option<&str>,
     registry: &RegistryArgs,
 ) -> anyhow::Result<Chart> {
+    let _phase = crate::timings::phase(|| "chart: pull or read, unpack");
     let limits = ArchiveLimits::default();
     if chart_arg.starts_with("oci://") {
         let reference = ChartRef::parse(chart_arg, version)?;
@@ -69,20 +70,39 @@ pub async fn load_chart_arg(
 }
 
 pub async fn template(args: TemplateArgs) -> anyhow::Result<()> {
-    let (_host, plugins) = args.plugins.load(&args.registry)?;
-    print!("{}", template_text(args, &plugins).await?);
+    // Plugins load (CPU) on a blocking thread while the chart is read or pulled.
+    let loading = super::release::load_plugins_in_background(&args.plugins, &args.registry);
+    let chart = load_chart_arg(chart_arg(&args).1, args.version.as_deref(), &args.registry).await;
+    // A plugin problem is reported first, as when the steps ran one after another.
+    let (_host, plugins) = loading.await??;
+    let text = template_chart(args, chart?, &plugins).await?;
+    let _phase = crate::timings::phase(|| "print output");
+    print!("{text}");
     Ok(())
+}
+
+/// The release name and the CHART argument.
+fn chart_arg(args: &TemplateArgs) -> (&str, &str) {
+    match args.positional.as_slice() {
+        [chart] => ("release-name", chart),
+        [release, chart] => (release, chart),
+        _ => unreachable!("clap allows one or two positionals"),
+    }
 }
 
 /// What `template` prints, given loaded plugins.
 pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::Result<String> {
-    let (release_name, chart_arg) = match args.positional.as_slice() {
-        [chart] => ("release-name".to_string(), chart.clone()),
-        [release, chart] => (release.clone(), chart.clone()),
-        _ => unreachable!("clap allows one or two positionals"),
-    };
+    let chart = load_chart_arg(chart_arg(&args).1, args.version.as_deref(), &args.registry).await?;
+    template_chart(args, chart, plugins).await
+}
+
+async fn template_chart(
+    args: TemplateArgs,
+    chart: Chart,
+    plugins: &PluginSet,
+) -> anyhow::Result<String> {
+    let release_name = chart_arg(&args).0.to_string();
     let user_values = args.values.merge().map_err(anyhow::Error::msg)?;
-    let chart = load_chart_arg(&chart_arg, args.version.as_deref(), &args.registry).await?;
     let request = RenderRequest {
         chart: &chart,
         release: capabilities::release(release_name, args.namespace, 1, !args.is_upgrade),
@@ -95,6 +115,9 @@ pub async fn template_text(args: TemplateArgs, plugins: &PluginSet) -> anyhow::R
     } else {
         RenderMode::Live
     };
-    let rendered = tokio::task::block_in_place(|| render_with(plugins, request, mode))?;
+    let rendered = tokio::task::block_in_place(|| {
+        let _phase = crate::timings::phase(|| "validate and render (sandbox)");
+        render_with(plugins, request, mode)
+    })?;
     Ok(helm_template_text(&rendered.manifests))
 }

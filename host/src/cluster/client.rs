@@ -3,12 +3,14 @@
 //! different callers. The object operations are in `objects.rs`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::Scope;
 
+use super::discovery_disk::{DiskDiscovery, Snapshot, StoredResource, StoredServed, now_unix};
 use super::error::ClusterError;
 use super::objects::ObjectKey;
 
@@ -16,12 +18,15 @@ use super::objects::ObjectKey;
 pub(super) struct Resolved {
     pub(super) resource: ApiResource,
     pub(super) namespaced: bool,
+    /// When the server said so (Unix seconds), kept with the entry on disk.
+    fetched_unix: u64,
 }
 
 /// Server version and API versions, as read at one moment.
 #[derive(Clone)]
 struct Served {
     at: Instant,
+    fetched_unix: u64,
     kube_version: String,
     api_versions: Vec<String>,
 }
@@ -34,8 +39,105 @@ const SERVED_TTL: Duration = Duration::from_secs(30);
 /// all authenticated users), so per-caller clients share one copy.
 #[derive(Clone, Default)]
 pub struct DiscoveryCache {
-    resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
-    served: Arc<Mutex<Option<Served>>>,
+    inner: Arc<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    resources: Mutex<HashMap<(String, String), Resolved>>,
+    served: Mutex<Option<Served>>,
+    /// For one-shot processes: what earlier ones discovered, and where to keep what this one
+    /// learns; written once, when the last client using this cache is dropped.
+    disk: Option<DiskDiscovery>,
+    learnt: AtomicBool,
+}
+
+impl Drop for Known {
+    fn drop(&mut self) {
+        if self.learnt.load(Ordering::Relaxed) {
+            self.persist();
+        }
+    }
+}
+
+impl DiscoveryCache {
+    /// A cache that starts from `disk`'s fresh entries and writes back what it learns.
+    pub fn on_disk(disk: DiskDiscovery) -> Self {
+        let snapshot = disk.load();
+        let resources = snapshot
+            .resources
+            .into_iter()
+            .map(|r| {
+                let (group, version) = split_api_version(&r.api_version);
+                let key = (r.api_version.clone(), r.kind.clone());
+                let resource = ApiResource {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    api_version: r.api_version,
+                    kind: r.kind,
+                    plural: r.plural,
+                };
+                let resolved = Resolved {
+                    resource,
+                    namespaced: r.namespaced,
+                    fetched_unix: r.fetched_unix,
+                };
+                (key, resolved)
+            })
+            .collect();
+        // Fresh on disk means fresh for this (short) process as well.
+        let served = snapshot.served.map(|s| Served {
+            at: Instant::now(),
+            fetched_unix: s.fetched_unix,
+            kube_version: s.kube_version,
+            api_versions: s.api_versions,
+        });
+        DiscoveryCache {
+            inner: Arc::new(Known {
+                resources: Mutex::new(resources),
+                served: Mutex::new(served),
+                disk: Some(disk),
+                learnt: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl Known {
+    /// Writes everything known to disk, when this cache has a file.
+    fn persist(&self) {
+        let Some(disk) = &self.disk else {
+            return;
+        };
+        let served = self.served.lock().unwrap().as_ref().map(|s| StoredServed {
+            fetched_unix: s.fetched_unix,
+            kube_version: s.kube_version.clone(),
+            api_versions: s.api_versions.clone(),
+        });
+        let resources = self
+            .resources
+            .lock()
+            .unwrap()
+            .values()
+            .map(|r| StoredResource {
+                fetched_unix: r.fetched_unix,
+                api_version: r.resource.api_version.clone(),
+                kind: r.resource.kind.clone(),
+                plural: r.resource.plural.clone(),
+                namespaced: r.namespaced,
+            })
+            .collect();
+        disk.save(Snapshot {
+            served,
+            resources,
+            ..Snapshot::default()
+        });
+    }
+}
+
+/// `group/version` as (group, version); the core group is `""`.
+fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
 }
 
 /// A kube client plus a discovery cache.
@@ -68,13 +170,10 @@ impl Cluster {
         kind: &str,
     ) -> Result<Resolved, ClusterError> {
         let cache_key = (api_version.to_string(), kind.to_string());
-        if let Some(found) = self.cache.resources.lock().unwrap().get(&cache_key) {
+        if let Some(found) = self.cache.inner.resources.lock().unwrap().get(&cache_key) {
             return Ok(found.clone());
         }
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
+        let (group, version) = split_api_version(api_version);
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let (resource, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
             .await
@@ -90,12 +189,15 @@ impl Cluster {
         let resolved = Resolved {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
+            fetched_unix: now_unix(),
         };
         self.cache
+            .inner
             .resources
             .lock()
             .unwrap()
             .insert(cache_key, resolved.clone());
+        self.cache.inner.learnt.store(true, Ordering::Relaxed);
         Ok(resolved)
     }
 
@@ -110,18 +212,20 @@ impl Cluster {
     /// The server's `gitVersion` and every served API version (Helm's
     /// `.Capabilities`), reused for a few seconds.
     pub async fn served(&self) -> Result<(String, Vec<String>), ClusterError> {
-        if let Some(s) = self.cache.served.lock().unwrap().as_ref()
+        if let Some(s) = self.cache.inner.served.lock().unwrap().as_ref()
             && s.at.elapsed() < SERVED_TTL
         {
             return Ok((s.kube_version.clone(), s.api_versions.clone()));
         }
         let kube_version = self.kube_version().await?;
         let api_versions = self.api_versions().await?;
-        *self.cache.served.lock().unwrap() = Some(Served {
+        *self.cache.inner.served.lock().unwrap() = Some(Served {
             at: Instant::now(),
+            fetched_unix: now_unix(),
             kube_version: kube_version.clone(),
             api_versions: api_versions.clone(),
         });
+        self.cache.inner.learnt.store(true, Ordering::Relaxed);
         Ok((kube_version, api_versions))
     }
 

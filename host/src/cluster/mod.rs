@@ -9,6 +9,7 @@
 
 mod client;
 mod connect;
+pub mod discovery_disk;
 mod error;
 mod jobs;
 mod objects;
@@ -16,7 +17,7 @@ mod ownership;
 mod wait;
 
 pub use client::{Cluster, DiscoveryCache};
-pub use connect::{ClusterSource, USER_AGENT, connect};
+pub use connect::{ClusterSource, Endpoint, USER_AGENT, connect, connect_to};
 pub use error::ClusterError;
 pub use jobs::{JobOutcome, wait_for_job};
 pub use objects::{ApplyMode, FIELD_MANAGER, ObjectKey};

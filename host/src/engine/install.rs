@@ -1,5 +1,6 @@
 //! `helm upgrade --install`.
 
+use crate::timings::timed;
 use std::collections::BTreeMap;
 
 use crate::plugin::contract::Capabilities;
@@ -53,10 +54,18 @@ impl ReleaseEngine<'_> {
         if control.is_cancelled() {
             return Err(control.cancelled("the start of the operation"));
         }
-        let (history, recovered) = self.take_turn(name, ns, control).await?;
+        let (history, recovered) = timed(
+            "engine: read history, check lock",
+            self.take_turn(name, ns, control),
+        )
+        .await?;
         let mut outcome = match self.prepare(&req, &history, control).await? {
             Prepared::Unchanged(current) => {
-                let service_templates = self.validity_of(&current.record, control).await?;
+                let service_templates = timed(
+                    "engine: validity",
+                    self.validity_of(&current.record, control),
+                )
+                .await?;
                 ReleaseOutcome::unchanged(current, service_templates)
             }
             Prepared::Pending(pending) => self.perform(*pending, &history, control).await?,
@@ -92,14 +101,16 @@ impl ReleaseEngine<'_> {
             return Ok(Prepared::Unchanged(current));
         }
 
-        let plan = self
-            .plan(
+        let plan = timed(
+            "engine: plan (dry runs)",
+            self.plan(
                 name,
                 ns,
                 &docs.manifests,
                 current.map(|c| c.record.manifest.as_str()),
-            )
-            .await?;
+            ),
+        )
+        .await?;
         let now = clock::now();
         let first_deployed = current
             .and_then(|c| c.record.info.first_deployed.time())
@@ -159,7 +170,11 @@ impl ReleaseEngine<'_> {
             pending.record.namespace.clone(),
         );
         let labels = std::mem::take(&mut pending.labels);
-        let lock = self.lock(&pending.record, labels, history).await?;
+        let lock = timed(
+            "engine: lock (pending record)",
+            self.lock(&pending.record, labels, history),
+        )
+        .await?;
         let store = self.store();
         // Pruning is a write too: only under the lock.
         if !pending.is_install {
@@ -188,6 +203,7 @@ impl ReleaseEngine<'_> {
             return Err(self.fail(pending, lock, &applied, err, control).await);
         }
 
+        let record_phase = crate::timings::phase(|| "engine: record (supersede, deployed)");
         if let Some(current) = pending.current {
             let mut old = current.record.clone();
             old.info.status = Some(Status::Superseded);
@@ -201,7 +217,9 @@ impl ReleaseEngine<'_> {
             "Upgrade complete".into()
         };
         lock.release(&record).await?;
-        let service_templates = self.validity_of(&record, control).await?;
+        drop(record_phase);
+        let service_templates =
+            timed("engine: validity", self.validity_of(&record, control)).await?;
         let action = if pending.is_install {
             InstallAction::Installed
         } else {
@@ -322,7 +340,8 @@ impl ReleaseEngine<'_> {
                 req.chart.metadata.name
             ),
         );
-        let (kube_version, api_versions) = self.cluster.served().await?;
+        let (kube_version, api_versions) =
+            timed("engine: capabilities (discovery)", self.cluster.served()).await?;
         let capabilities = Capabilities {
             kube_version,
             api_versions,
@@ -340,7 +359,10 @@ impl ReleaseEngine<'_> {
             capabilities,
         };
         // Plugin calls are CPU-bound; keep them off the async workers.
-        let rendered = tokio::task::block_in_place(|| render(self.plugins, request))?;
+        let rendered = tokio::task::block_in_place(|| {
+            let _phase = crate::timings::phase(|| "validate and render (sandbox)");
+            render(self.plugins, request)
+        })?;
         control.report(
             Step::Render,
             format!("rendered {} document(s)", rendered.manifests.len()),

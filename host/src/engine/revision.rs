@@ -10,6 +10,7 @@
 //! `resource-policy: keep` but is absent from the current manifest, and Helm
 //! stops with `original object ServiceTemplate … not found`.
 
+use crate::timings::timed;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -180,7 +181,12 @@ impl ReleaseEngine<'_> {
         control: &Control,
     ) -> Result<(), EngineError> {
         let hooks = self.hook_run(lock, control);
-        hooks.run(record, events.0, &mut applied.hooks).await?;
+        timed(
+            "engine: pre hooks",
+            hooks.run(record, events.0, &mut applied.hooks),
+        )
+        .await?;
+        let apply_phase = crate::timings::phase(|| "engine: apply objects");
         control.report(
             Step::Apply,
             format!("applying {} object(s)", plan.targets.len()),
@@ -215,7 +221,12 @@ impl ReleaseEngine<'_> {
                 applied.deleted.push(old);
             }
         }
-        hooks.run(record, events.1, &mut applied.hooks).await?;
+        drop(apply_phase);
+        timed(
+            "engine: post hooks",
+            hooks.run(record, events.1, &mut applied.hooks),
+        )
+        .await?;
         Ok(())
     }
 

@@ -95,10 +95,34 @@ impl PluginSet {
     /// Loads `sources` in order. A later plugin with the same name takes new
     /// work over from the earlier one (a directory plugin replacing an
     /// embedded default), which stays loaded, superseded.
+    ///
+    /// Each component loads on a thread of its own (verify its digest, read and check its
+    /// precompiled entry or compile it, link, describe): they are independent, and a one-shot
+    /// process waits for all of them. The first failure in source order is the one returned.
     pub fn load(host: &PluginHost, sources: &[PluginSource]) -> Result<Self, PluginError> {
+        let loaded: Vec<Result<Plugin, PluginError>> = std::thread::scope(|scope| {
+            let loading: Vec<_> = sources
+                .iter()
+                .map(|source| {
+                    scope.spawn(move || {
+                        let _phase =
+                            crate::timings::phase(|| format!("plugins: load {}", source.origin));
+                        host.load(source)
+                    })
+                })
+                .collect();
+            loading
+                .into_iter()
+                .map(|thread| {
+                    thread.join().unwrap_or_else(|_| {
+                        Err(PluginError::Runtime("loading a plugin panicked".into()))
+                    })
+                })
+                .collect()
+        });
         let mut set = PluginSet::default();
-        for source in sources {
-            set.insert(host.load(source)?)?;
+        for plugin in loaded {
+            set.insert(plugin?)?;
         }
         Ok(set)
     }
