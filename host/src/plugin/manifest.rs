@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::bounded_read::read_bounded;
 use super::{PluginError, World};
 
 /// Suffix of manifest files in a plugin directory.
@@ -132,32 +133,24 @@ pub fn read_plugin(manifest_path: &Path) -> Result<PluginSource, PluginError> {
         path: manifest_path.display().to_string(),
         message,
     };
-    let text = read_bounded(manifest_path, MAX_MANIFEST_BYTES).map_err(err)?;
+    let text =
+        read_bounded(manifest_path, MAX_MANIFEST_BYTES, manifest_path.display()).map_err(err)?;
     let manifest: PluginManifest =
         serde_json::from_slice(&text).map_err(|e| err(format!("invalid manifest JSON: {e}")))?;
     manifest.validate().map_err(err)?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    let bytes = read_bounded(&dir.join(&manifest.component), MAX_COMPONENT_BYTES).map_err(err)?;
+    let bytes = read_bounded(
+        &dir.join(&manifest.component),
+        MAX_COMPONENT_BYTES,
+        dir.join(&manifest.component).display(),
+    )
+    .map_err(err)?;
     manifest.verify(&bytes)?;
     Ok(PluginSource {
         manifest,
         bytes,
         origin: manifest_path.display().to_string(),
     })
-}
-
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{} is larger than {limit} bytes", path.display()));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

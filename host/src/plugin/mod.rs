@@ -3,6 +3,7 @@
 //! plugins pulled from OCI registries with their signatures checked.
 
 pub mod active;
+mod bounded_read;
 pub(crate) mod cache_dir;
 pub mod compiled_cache;
 pub mod contract;

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::bounded_read::read_bounded;
 use super::trust_policy::SignaturePolicy;
 
 /// Largest set file read.
@@ -147,7 +148,7 @@ pub struct Fingerprint(String);
 /// disappearance is reported once and its return noticed.
 pub fn read(path: &Path) -> (Fingerprint, Result<(String, PluginSetFile), String>) {
     let mut hash = Sha256::new();
-    let text = match read_bounded(path, MAX_SET_FILE_BYTES) {
+    let text = match read_bounded(path, MAX_SET_FILE_BYTES, path.display()) {
         Ok(bytes) => {
             hash.update(&bytes);
             String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
@@ -161,7 +162,7 @@ pub fn read(path: &Path) -> (Fingerprint, Result<(String, PluginSetFile), String
     let parsed = text.and_then(|text| {
         let file = PluginSetFile::parse(path, &text)?;
         for key in &file.trusted_keys {
-            match read_bounded(key, MAX_KEY_BYTES) {
+            match read_bounded(key, MAX_KEY_BYTES, key.display()) {
                 Ok(bytes) => hash.update(&bytes),
                 Err(e) => hash.update(e.as_bytes()),
             }
@@ -169,20 +170,6 @@ pub fn read(path: &Path) -> (Fingerprint, Result<(String, PluginSetFile), String
         Ok((text, file))
     });
     (Fingerprint(hex::encode(hash.finalize())), parsed)
-}
-
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("{} is larger than {limit} bytes", path.display()));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::plugin::bounded_read::read_bounded;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -219,7 +220,11 @@ impl GoldenBundle {
         let mut total = 0u64;
         let mut cases = Vec::new();
         for path in files {
-            let bytes = read_bounded(&path, MAX_CASE_BYTES)?;
+            let bytes = read_bounded(
+                &path,
+                MAX_CASE_BYTES,
+                format_args!("golden case {}", path.display()),
+            )?;
             total += bytes.len() as u64;
             if total > MAX_BUNDLE_BYTES {
                 return Err(format!(
@@ -258,23 +263,6 @@ fn check_name(name: &str) -> Result<(), String> {
             crate::quote::quote(name)
         ))
     }
-}
-
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "golden case {} is larger than {limit} bytes",
-            path.display()
-        ));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
