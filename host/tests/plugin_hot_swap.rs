@@ -150,6 +150,26 @@ fn push(
 }
 
 /// A tools/call over stateless streamable HTTP; the JSON-RPC result.
+/// Signed by `key`: A, the plain kgst 2.x validator, and B, the probe whose layout prefixes every
+/// name. Their references, and B's digest.
+fn push_plain_and_probe(work: &Path, host: &str, key: &Path) -> (String, String, String) {
+    let a_dir = plugin_folder(
+        &work.join("a"),
+        &embedded_plugin_dir(),
+        "kgst-validator-v2",
+        &[],
+    );
+    let (a_ref, _) = push(work, host, &a_dir, "plugins/plain", Some(key));
+    let b_dir = plugin_folder(
+        &work.join("b"),
+        &test_plugin_dir(),
+        "kgst-layout-probe",
+        &probe_cases("b"),
+    );
+    let (b_ref, b_digest) = push(work, host, &b_dir, "plugins/probe", Some(key));
+    (a_ref, b_ref, b_digest)
+}
+
 async fn call(http: &reqwest::Client, server: &Server, tool: &str, arguments: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": tool, "arguments": arguments}});
@@ -268,20 +288,7 @@ async fn a_running_server_swaps_validators_from_its_plugin_set_and_refuses_bad_o
     let (stranger, _) = key_pair(work, "stranger");
 
     // A: the plain kgst 2.x validator. B: the probe, whose layout prefixes every name.
-    let a_dir = plugin_folder(
-        &work.join("a"),
-        &embedded_plugin_dir(),
-        "kgst-validator-v2",
-        &[],
-    );
-    let (a_ref, _) = push(work, &host, &a_dir, "plugins/plain", Some(&author));
-    let b_dir = plugin_folder(
-        &work.join("b"),
-        &test_plugin_dir(),
-        "kgst-layout-probe",
-        &probe_cases("b"),
-    );
-    let (b_ref, b_digest) = push(work, &host, &b_dir, "plugins/probe", Some(&author));
+    let (a_ref, b_ref, b_digest) = push_plain_and_probe(work, &host, &author);
 
     let set = work.join("plugin-set.yaml");
     write_set(&set, &a_ref, &author_pub);
@@ -534,20 +541,7 @@ async fn the_next_install_after_a_swap_uses_the_new_validator() {
     let work = fixture.work.path();
     let host = fixture.registry.host();
     let (author, author_pub) = key_pair(work, "author");
-    let a_dir = plugin_folder(
-        &work.join("a"),
-        &embedded_plugin_dir(),
-        "kgst-validator-v2",
-        &[],
-    );
-    let (a_ref, _) = push(work, &host, &a_dir, "plugins/plain", Some(&author));
-    let b_dir = plugin_folder(
-        &work.join("b"),
-        &test_plugin_dir(),
-        "kgst-layout-probe",
-        &probe_cases("b"),
-    );
-    let (b_ref, _) = push(work, &host, &b_dir, "plugins/probe", Some(&author));
+    let (a_ref, b_ref, _) = push_plain_and_probe(work, &host, &author);
     let set = work.join("plugin-set.yaml");
     write_set(&set, &a_ref, &author_pub);
     let server = Server::start(
