@@ -1,9 +1,9 @@
 //! Hot swap through the real binary: a running HTTP server watches its
 //! `--plugin-set` file and swaps kgst validators pulled from a real registry,
 //! signed with keys made here, without a restart; a tampered artifact, a
-//! wrong key, an unsigned plugin, a plugin that fails its self-test and a
-//! malformed set file are each refused with the step and digest in
-//! `k0rdent.plugins.list`, `/readyz` and `/metrics`, while the last good set
+//! wrong key, an unsigned plugin, a plugin that fails its self-test, a
+//! malformed set file and a set that loosens the signature policy are each
+//! refused with the step and digest in `k0rdent.plugins.list`, `/readyz` and `/metrics`, while the last good set
 //! keeps serving renders; on the real apiserver, the next install after a
 //! swap writes the new layout. And `plugins test`, the same gate for authors.
 
@@ -486,6 +486,30 @@ async fn a_running_server_swaps_validators_from_its_plugin_set_and_refuses_bad_o
         "probe-minio-14-1-2"
     );
 
+    // Whoever can edit the set may not loosen the server's signature policy: an unsigned plugin under
+    // `signature-policy: none` in the file is refused before anything is pulled.
+    let unsigned = &cases[2].0;
+    std::fs::write(
+        &set,
+        format!(
+            "plugins: [{unsigned}]\ntrusted-keys: [{}]\nsignature-policy: none\n",
+            author_pub.display()
+        ),
+    )
+    .unwrap();
+    let listed = wait_for(&http, &server, "the loosening set", |l| {
+        l["last_reload"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("weaker than the server's require-signature"))
+    })
+    .await;
+    assert_eq!(listed["last_reload"]["step"], "read", "{listed}");
+    assert_eq!(listed["generation"], 3, "{listed}");
+    assert_eq!(
+        rendered_template_name(&http, &server).await,
+        "probe-minio-14-1-2"
+    );
+
     let ready = http.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "a good set still serves");
     let ready: Value = serde_json::from_str(&ready.text().await.unwrap()).unwrap();
@@ -515,7 +539,7 @@ async fn a_running_server_swaps_validators_from_its_plugin_set_and_refuses_bad_o
             "k0rdent_mcp_plugin_reloads_total{outcome=\"refused\"}"
         )
         .await,
-        "k0rdent_mcp_plugin_reloads_total{outcome=\"refused\"} 5"
+        "k0rdent_mcp_plugin_reloads_total{outcome=\"refused\"} 6"
     );
     assert_eq!(
         metric(&http, &server, "k0rdent_mcp_plugin_generation ").await,

@@ -169,6 +169,22 @@ impl Reloader {
 
     /// Every step but the swap: the new set, or the first refusal.
     fn build(&self, file: &PluginSetFile) -> Result<PluginSet, Refusal> {
+        // Whoever may edit the set file (a ConfigMap in-cluster) may tighten the server's signature
+        // policy, never loosen it: a weaker one needs the server's own flag, which is logged INSECURE.
+        if let Some(asked) = file.policy.filter(|p| p.is_weaker_than(self.trust.policy)) {
+            return Err(Refusal {
+                step: ReloadStep::Read,
+                reference: self.path.display().to_string(),
+                digest: None,
+                error: format!(
+                    "signature-policy {} in the plugin set is weaker than the server's {}; fix: \
+                     remove it from the set, or start the server with --plugin-signature-policy {}",
+                    asked.name(),
+                    self.trust.policy.name(),
+                    asked.name()
+                ),
+            });
+        }
         let trust = PluginTrustArgs {
             trusted_keys: if file.trusted_keys.is_empty() {
                 self.trust.trusted_keys.clone()

@@ -31,6 +31,16 @@ impl SignaturePolicy {
         }
     }
 
+    /// Whether `self` asks less of a plugin than `floor`.
+    pub fn is_weaker_than(self, floor: SignaturePolicy) -> bool {
+        let rank = |policy| match policy {
+            SignaturePolicy::RequireSignature => 2,
+            SignaturePolicy::DigestOnly => 1,
+            SignaturePolicy::None => 0,
+        };
+        rank(self) < rank(floor)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             SignaturePolicy::RequireSignature => "require-signature",
@@ -43,6 +53,16 @@ impl SignaturePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_looser_policy_is_weaker() {
+        use SignaturePolicy::*;
+        assert!(None.is_weaker_than(RequireSignature));
+        assert!(DigestOnly.is_weaker_than(RequireSignature));
+        assert!(None.is_weaker_than(DigestOnly));
+        assert!(!RequireSignature.is_weaker_than(None));
+        assert!(!DigestOnly.is_weaker_than(DigestOnly));
+    }
 
     #[test]
     fn tags_need_signatures_unless_the_policy_is_none() {
