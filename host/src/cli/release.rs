@@ -222,10 +222,14 @@ pub async fn install(args: InstallArgs, mode: InstallMode) -> anyhow::Result<()>
     };
     let values = args.values.merge().map_err(anyhow::Error::msg)?;
     // The three inputs do not depend on each other: load the plugins (CPU) on a blocking thread
-    // while the cluster client is built and the chart is pulled (I/O).
+    // while the cluster connection is opened and the chart is pulled (I/O).
     let loading = load_plugins_in_background(&args.plugins, &args.registry);
     let inputs = tokio::try_join!(
-        args.cluster.connect(),
+        async {
+            let cluster = args.cluster.connect().await?;
+            cluster.warm_connection().await;
+            anyhow::Ok(cluster)
+        },
         load_chart_arg(&args.chart, args.version.as_deref(), &args.registry)
     );
     // A plugin problem is reported first, as when the steps ran one after another.

@@ -164,6 +164,16 @@ impl Cluster {
         &self.client
     }
 
+    /// Opens the connection (TCP, TLS, authentication) with one cheap request, `GET /version`, so
+    /// a one-shot process pays the handshake while it loads plugins and pulls the chart instead of
+    /// on its first real request. A failure is left for that request to report.
+    pub async fn warm_connection(&self) {
+        let _phase = crate::timings::phase(|| "kube: open the connection (GET /version)");
+        if let Err(e) = self.client.apiserver_version().await {
+            tracing::debug!(error = %e, "warming the API server connection failed");
+        }
+    }
+
     pub(super) async fn resolve(
         &self,
         api_version: &str,

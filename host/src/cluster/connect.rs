@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Once;
 
 use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
-use tower::util::MapRequestLayer;
 
 use super::error::ClusterError;
 
@@ -111,16 +110,12 @@ pub async fn connect_to(
         server_url: config.cluster_url.to_string(),
         ca_certs: config.root_cert.clone().unwrap_or_default(),
     };
-    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
-        fail(
-            e.to_string(),
-            "check the kubeconfig's certificate-authority and client certificate data",
-        )
-    })?;
-    // Counted for `--timings`: the number of round trips is half of what a one-shot costs.
-    let counted = MapRequestLayer::new(|request: http::Request<kube::client::Body>| {
-        crate::timings::count_api_request();
-        request
-    });
-    Ok((builder.with_layer(&counted).build(), endpoint))
+    let client =
+        super::http_stack::build(config, crate::timings::count_api_request).map_err(|e| {
+            fail(
+                e.to_string(),
+                "check the kubeconfig's certificate-authority and client certificate data",
+            )
+        })?;
+    Ok((client, endpoint))
 }

@@ -11,6 +11,7 @@ mod client;
 mod connect;
 pub mod discovery_disk;
 mod error;
+mod http_stack;
 mod jobs;
 mod objects;
 mod ownership;
