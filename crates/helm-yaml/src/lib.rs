@@ -14,12 +14,26 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+mod go_error;
+mod reindent;
+
+pub use go_error::go_yaml_error;
+pub use reindent::reindent_like_go_yaml;
+
 /// Aliases are expanded by copying; this caps the copies so a "billion laughs"
 /// file cannot exhaust the plugin's memory.
 const MAX_NODES: usize = 100_000;
 
 /// Parses a values document into a JSON object (an empty or all-comment file is `{}`).
+/// Indentation inside flow collections and quoted scalars is free, as in go-yaml.
 pub fn parse_values(text: &str) -> Result<Map<String, Value>, String> {
+    parse_values_strict(text).or_else(|first| match reindent_like_go_yaml(text) {
+        Some(relaxed) => parse_values_strict(&relaxed),
+        None => Err(first),
+    })
+}
+
+fn parse_values_strict(text: &str) -> Result<Map<String, Value>, String> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
