@@ -11,7 +11,7 @@
 
 use yaml_rust2::scanner::ScanError;
 
-use crate::reindent::open_flows;
+use crate::reindent::{document_marker, open_flows};
 
 /// Which of go-yaml's two numbering rules applies.
 #[derive(Clone, Copy)]
@@ -76,6 +76,16 @@ fn translate(text: &str, error: &ScanError) -> (Stage, usize, String) {
             Stage::Scanner,
             text.matches('\n').count() + 1,
             "found unexpected end of stream".into(),
+        ),
+        // go-yaml places it at the marker, not where the scalar starts.
+        "while scanning a quoted scalar, found unexpected document indicator" => (
+            Stage::Scanner,
+            text.lines()
+                .enumerate()
+                .skip(mark.line())
+                .find(|(_, l)| document_marker(l))
+                .map_or(mark.line(), |(i, _)| i + 1),
+            "found unexpected document indicator".into(),
         ),
         // Inside a flow go-yaml's scanner takes such a ':' as a value
         // indicator, and its parser then misses the collection's separator.
@@ -183,22 +193,38 @@ mod tests {
             "yaml: line 3: did not find expected ',' or ']'",
         ),
         ("a: {b: [1, 2}\n", "yaml: did not find expected ',' or ']'"),
+        (
+            "a: [x,\n---\n]\n",
+            "yaml: line 1: did not find expected node content",
+        ),
+        (
+            "a: \"x\n...\n\"\n",
+            "yaml: line 2: found unexpected document indicator",
+        ),
+        (
+            "a:\n  b: [1,\n2]\n c: 3\n",
+            "yaml: line 3: did not find expected key",
+        ),
     ];
 
-    fn error_of(text: &str) -> ScanError {
+    /// The error callers report: the re-indented text's when there is one.
+    fn error_of(text: &str) -> (String, ScanError) {
         struct Ignore;
         impl MarkedEventReceiver for Ignore {
             fn on_event(&mut self, _: Event, _: Marker) {}
         }
-        Parser::new_from_str(text)
+        let text = crate::reindent_like_go_yaml(text).unwrap_or_else(|| text.to_string());
+        let error = Parser::new_from_str(&text)
             .load(&mut Ignore, false)
-            .expect_err(text)
+            .expect_err(&text);
+        (text, error)
     }
 
     #[test]
     fn errors_read_as_go_yaml_writes_them() {
         for (text, want) in RECORDED {
-            assert_eq!(go_yaml_error(text, &error_of(text)), *want, "{text:?}");
+            let (parsed, error) = error_of(text);
+            assert_eq!(go_yaml_error(&parsed, &error), *want, "{text:?}");
         }
     }
 }

@@ -162,16 +162,17 @@ fn quoted_end_line(text: &str, start: usize) -> usize {
 /// Blank lines need no move, and document markers at column 0 end the flow
 /// or scalar for go-yaml too, so they must keep failing.
 fn movable(line: &str) -> bool {
+    !line.trim().is_empty() && !document_marker(line)
+}
+
+/// `---` or `...` at column 0, followed by a blank or the line's end.
+pub(crate) fn document_marker(line: &str) -> bool {
     let content = line.trim_end_matches(['\n', '\r']);
-    if content.trim().is_empty() {
-        return false;
-    }
-    let marker = content.starts_with("---") || content.starts_with("...");
-    !(marker
+    (content.starts_with("---") || content.starts_with("..."))
         && content[3..]
             .chars()
             .next()
-            .is_none_or(|c| c == ' ' || c == '\t'))
+            .is_none_or(|c| c == ' ' || c == '\t')
 }
 
 #[cfg(test)]
