@@ -386,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn flows_and_quoted_scalars_are_indented_freely_as_in_go_yaml() {
+        // openstack-manila-csi's container command, as the host reads the rendered manifest.
+        let v = parse(
+            "spec:\n  containers:\n    - command: [\"/bin/sh\", \"-c\",\n        '/bin/plugin\n        -v=2'\n    ]\n      name: p\n",
+        );
+        assert_eq!(
+            v["spec"]["containers"][0],
+            json!({"command": ["/bin/sh", "-c", "/bin/plugin -v=2"], "name": "p"})
+        );
+        assert!(parse_values("a:\n  b: [1,\n2]\n c: 3\n").is_err());
+    }
+
+    #[test]
     fn anchors_expand_and_bad_yaml_is_reported() {
         let v = parse("a: &x {k: v}\nb: *x\n");
         assert_eq!(v["b"], json!({"k": "v"}));

@@ -23,8 +23,9 @@
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, Scanner, TokenType};
 
-/// Each retry parses the whole text again; this bounds the work on a document
-/// with many such flows. Beyond it the first error stands.
+/// Each retry parses the whole text again (one retry per refused flow or
+/// quoted scalar); this bounds the work on a document with many of them.
+/// Beyond it the last error stands.
 const MAX_REPAIRS: usize = 64;
 
 const TOKEN_INDENT_ERRORS: &[&str] = &[
@@ -99,12 +100,54 @@ fn lines_to_move(text: &str, error: &ScanError) -> Option<(usize, usize, usize)>
         return None;
     };
     let open_flow = open_flows(text, cut).ok()?.first().map(|f| f.0);
-    let last = match quoted_start {
+    let mut last = match quoted_start {
         Some(start) => quoted_end_line(text, start.index()),
         None => mark.line() - 1,
     };
     let start = open_flow.or(quoted_start)?;
-    Some((start.line(), last, start.col() + 1))
+    let column = start.col() + 1;
+    if let Some(opener) = open_flow {
+        last = last.max(flow_end_line(text, opener, column).unwrap_or(0));
+    }
+    Some((start.line(), last, column))
+}
+
+/// 0-based line of the bracket closing the flow opened at `opener`, found by
+/// scanning a copy with every later line moved right by `column`: the flow's
+/// own lines then pass yaml-rust2's checks and scan as go-yaml reads them,
+/// so one retry covers the whole flow instead of one per refused line. What
+/// the move does to the block lines after it is never kept.
+fn flow_end_line(text: &str, opener: Marker, column: usize) -> Option<usize> {
+    let pad = " ".repeat(column);
+    let moved: String = text
+        .split_inclusive('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            if i >= opener.line() && movable(line) {
+                format!("{pad}{line}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    let mut depth = 0usize;
+    for token in Scanner::new(moved.chars()) {
+        match token.1 {
+            TokenType::FlowSequenceStart | TokenType::FlowMappingStart
+                if depth > 0 || token.0.index() == opener.index() =>
+            {
+                depth += 1;
+            }
+            TokenType::FlowSequenceEnd | TokenType::FlowMappingEnd if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(token.0.line() - 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Scans `text` up to char `cut` (there every token is released, where a
@@ -203,6 +246,15 @@ mod tests {
         ] {
             assert!(first_error(&fixed(src)).is_none(), "{src:?}");
         }
+    }
+
+    #[test]
+    fn a_long_flow_at_column_0_is_moved_in_one_pass() {
+        let items: String = (0..500).map(|i| format!("\"item{i}\",\n")).collect();
+        let src = format!("a:\n  list: [\n{items}\"last\"\n]\n  b: 1\n");
+        let out = fixed(&src);
+        assert!(first_error(&out).is_none());
+        assert!(out.ends_with("\n  b: 1\n"), "lines after the flow stay put");
     }
 
     #[test]
