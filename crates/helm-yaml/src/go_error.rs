@@ -105,7 +105,20 @@ fn translate(text: &str, error: &ScanError) -> (Stage, usize, String) {
                 None => (Stage::Scanner, mark.line(), info.into()),
             }
         }
-        _ => (Stage::Scanner, mark.line(), info.into()),
+        _ if info.starts_with("unexpected character: ") => (
+            Stage::Scanner,
+            mark.line(),
+            "found character that cannot start any token".into(),
+        ),
+        // go-yaml keeps a scanner context ("while scanning a directive") apart
+        // from the problem and prints only the problem.
+        _ => {
+            let problem = info
+                .strip_prefix("while ")
+                .and_then(|rest| rest.split_once(", "))
+                .map_or(info, |(_, problem)| problem);
+            (Stage::Scanner, mark.line(), problem.into())
+        }
     }
 }
 
@@ -193,6 +206,18 @@ mod tests {
             "yaml: line 3: did not find expected ',' or ']'",
         ),
         ("a: {b: [1, 2}\n", "yaml: did not find expected ',' or ']'"),
+        (
+            "a: %x\n",
+            "yaml: found character that cannot start any token",
+        ),
+        (
+            "a:\n  b: 1\n  c: %!s(<nil>)\n",
+            "yaml: line 3: found character that cannot start any token",
+        ),
+        (
+            "%x: 1\n",
+            "yaml: found unexpected non-alphabetical character",
+        ),
         (
             "a: [x,\n---\n]\n",
             "yaml: line 1: did not find expected node content",

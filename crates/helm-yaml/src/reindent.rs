@@ -182,11 +182,8 @@ fn quoted_end_line(text: &str, start: usize) -> usize {
     while let Some(c) = chars.next() {
         match (quote, c) {
             (_, '\n') => line += 1,
-            (Some('"'), '\\') => {
-                if chars.next() == Some('\n') {
-                    line += 1;
-                }
-            }
+            // An escaped character (an escaped line break counts as a line).
+            (Some('"'), '\\') => line += usize::from(chars.next() == Some('\n')),
             (Some('\''), '\'') => {
                 // `''` is an escaped quote inside the scalar.
                 let mut rest = chars.clone();
