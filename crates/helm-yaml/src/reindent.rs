@@ -13,8 +13,8 @@
 //! positions are all go-yaml reports in its errors. So when yaml-rust2 stops
 //! on one of those indentation errors, we ask it (by scanning the text up to
 //! the error, where every token is released) which flow collection or quoted
-//! scalar is open, push the lines from its start to the error right of its
-//! opening column, and parse again. Leading blanks on those lines carry no
+//! scalar is open and where it closes, push its lines right of its opening
+//! column, and parse again. Leading blanks on those lines carry no
 //! meaning in either construct (a flow is free-form, a quoted scalar's line
 //! folding drops them), so values are unchanged, and line numbers in later
 //! errors stay those of the original text. Lines that go-yaml itself refuses
@@ -79,8 +79,8 @@ fn first_error(text: &str) -> Option<ScanError> {
 }
 
 /// For an indentation error go-yaml would not raise: the 0-based lines to
-/// move (from the line after the open construct's start to the error) and the
-/// column that puts them right of its start.
+/// move (from the line after the open construct's start to its close, or at
+/// least to the error) and the column that puts them right of its start.
 fn lines_to_move(text: &str, error: &ScanError) -> Option<(usize, usize, usize)> {
     let info = error.info();
     let mark = *error.marker();
