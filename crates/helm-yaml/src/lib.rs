@@ -14,12 +14,26 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+mod go_error;
+mod reindent;
+
+pub use go_error::go_yaml_error;
+pub use reindent::reindent_like_go_yaml;
+
 /// Aliases are expanded by copying; this caps the copies so a "billion laughs"
 /// file cannot exhaust the plugin's memory.
 const MAX_NODES: usize = 100_000;
 
 /// Parses a values document into a JSON object (an empty or all-comment file is `{}`).
+/// Indentation inside flow collections and quoted scalars is free, as in go-yaml.
 pub fn parse_values(text: &str) -> Result<Map<String, Value>, String> {
+    parse_values_strict(text).or_else(|first| match reindent_like_go_yaml(text) {
+        Some(relaxed) => parse_values_strict(&relaxed),
+        None => Err(first),
+    })
+}
+
+fn parse_values_strict(text: &str) -> Result<Map<String, Value>, String> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
@@ -369,6 +383,19 @@ mod tests {
     fn empty_file_is_an_empty_map_and_scalars_are_refused() {
         assert_eq!(parse("# nothing\n"), json!({}));
         assert!(parse_values("just a string\n").is_err());
+    }
+
+    #[test]
+    fn flows_and_quoted_scalars_are_indented_freely_as_in_go_yaml() {
+        // openstack-manila-csi's container command, as the host reads the rendered manifest.
+        let v = parse(
+            "spec:\n  containers:\n    - command: [\"/bin/sh\", \"-c\",\n        '/bin/plugin\n        -v=2'\n    ]\n      name: p\n",
+        );
+        assert_eq!(
+            v["spec"]["containers"][0],
+            json!({"command": ["/bin/sh", "-c", "/bin/plugin -v=2"], "name": "p"})
+        );
+        assert!(parse_values("a:\n  b: [1,\n2]\n c: 3\n").is_err());
     }
 
     #[test]

@@ -60,6 +60,14 @@ fn default_api_versions_are_helms_so_charts_choose_autoscaling_v2() {
     assert_like_helm("capabilities-extra");
 }
 
+/// openstack-manila-csi's `]` closing a flow at the key's column, flows and quoted scalars
+/// continued at column 0 (yaml-rust2 refused them; go-yaml does not check indentation there),
+/// and go-yaml's words for 32 texts it refuses, through `fromYaml`.
+#[test]
+fn flows_and_quoted_scalars_indent_freely_as_in_go_yaml() {
+    assert_like_helm("yaml-flow-indent");
+}
+
 /// The folder's `.helmignore` and Helm's default rule leave files out (a README under
 /// templates/ was rendered as a manifest before), and byte-order marks are dropped.
 #[test]

@@ -14,27 +14,7 @@ use std::process::{Command, Output};
 /// Cases the renderer does not match yet, each with the root cause diagnosed
 /// from the diff. The test fails when one of these starts to pass, so the list
 /// only shrinks.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "cluster-autoscaler/vpa-rbac-off",
-        "YAML syntax errors are not go-yaml's: a stray `{}` under a sequence item gives \
-         'line 22: simple key expected' where go-yaml says 'line 20: did not find expected key'",
-    ),
-    (
-        "openstack-manila-csi/default",
-        "YAML: a multi-line quoted scalar in a flow sequence followed by `]` on its own line at the key's \
-         indentation is refused ('invalid indentation'); go-yaml accepts it (controllerplugin-statefulset.yaml)",
-    ),
-    (
-        "openstack-manila-csi/nfs-topology",
-        "the flow-sequence `]` indentation refusal, as openstack-manila-csi/default",
-    ),
-    (
-        "openstack-manila-csi/two-protocols",
-        "the flow-sequence `]` indentation refusal fails controllerplugin-statefulset.yaml before helm's own \
-         error in csidriver.yaml is reached",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// One `case` line of the corpus list.
 struct Case {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use super::resolve::{Resolved, resolve_plain};
 use crate::gofmt;
@@ -21,19 +21,30 @@ impl MarkedEventReceiver for Collector {
     }
 }
 
-/// Parses the first document of `src` (empty input is nil).
-pub fn parse_document(src: &str) -> Result<Value, String> {
+/// yaml-rust2's events for `text`, or its error.
+fn events(text: &str) -> Result<Vec<(Event, Marker)>, ScanError> {
     let mut collector = Collector { events: Vec::new() };
-    let mut parser = Parser::new_from_str(src);
-    parser.load(&mut collector, false).map_err(|e| {
-        format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            e.marker().line(),
-            e.info()
-        )
-    })?;
+    Parser::new_from_str(text).load(&mut collector, false)?;
+    Ok(collector.events)
+}
+
+/// Parses the first document of `src` (empty input is nil). Flow collections
+/// and quoted scalars may be indented freely, as go-yaml allows; syntax errors
+/// read as go-yaml's.
+pub fn parse_document(src: &str) -> Result<Value, String> {
+    let events = events(src)
+        .or_else(|first| match helm_yaml::reindent_like_go_yaml(src) {
+            Some(relaxed) => events(&relaxed).map_err(|e| (e, relaxed)),
+            None => Err((first, src.to_string())),
+        })
+        .map_err(|(e, text)| {
+            format!(
+                "error converting YAML to JSON: {}",
+                helm_yaml::go_yaml_error(&text, &e)
+            )
+        })?;
     let mut b = Builder {
-        events: &collector.events,
+        events: &events,
         idx: 0,
         anchors: HashMap::new(),
         depth: 0,
