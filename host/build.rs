@@ -43,10 +43,15 @@ fn main() {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let crates = plugin_crates(&cargo, &workspace);
+    // One folder per checkout: cargo copies a plugin's final `.wasm` to a path that does not depend
+    // on where its sources live, so two checkouts sharing CARGO_TARGET_DIR (the default cache is
+    // shared on purpose) would otherwise embed each other's plugins.
+    let checkout = hex::encode(&Sha256::digest(workspace.as_os_str().as_encoded_bytes())[..8]);
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"))
-        .join("wasm-plugins");
+        .join("wasm-plugins")
+        .join(checkout);
     if !crates.is_empty() {
         build_plugins(&cargo, &workspace, &target_dir, &crates);
     }
