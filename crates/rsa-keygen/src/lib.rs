@@ -7,7 +7,6 @@
 //! (so `n` has exactly `bits` bits), a sieve over the following window by the primes below
 //! 2^14, then Miller-Rabin rounds and a strong Lucas test (Baillie-PSW) on the survivors.
 
-mod der;
 mod sieve;
 
 use std::ops::RangeInclusive;
@@ -74,7 +73,9 @@ pub fn generate_pkcs1_der(
     }
     let key = rsa::RsaPrivateKey::from_p_q(p, q, BigUint::from(PUBLIC_EXPONENT))
         .map_err(|e| KeygenError::Assembly(e.to_string()))?;
-    Ok(der::pkcs1(&key))
+    let der = rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_der(&key)
+        .map_err(|e| KeygenError::Assembly(e.to_string()))?;
+    Ok(der.as_bytes().to_vec())
 }
 
 /// The ChaCha20 stream for one prime, domain-separated by its label and the key size.

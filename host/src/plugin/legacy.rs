@@ -91,24 +91,9 @@ macro_rules! unchanged_conversions {
     };
 }
 
-/// Since 0.2 the render input carries entropy and the time; its shape has
-/// not changed since.
-macro_rules! render_input_with_entropy {
+/// `release-info` is the same in every contract so far.
+macro_rules! release_conversion {
     () => {
-        pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
-            old_render::RenderInput {
-                files: input.files.clone(),
-                values_json: input.values_json.clone(),
-                release: release(&input.release),
-                capabilities: input.capabilities.clone(),
-                entropy: input.entropy.clone(),
-                now: old_render::Timestamp {
-                    seconds: input.now.seconds,
-                    nanoseconds: input.now.nanoseconds,
-                },
-            }
-        }
-
         fn release(release: &ReleaseInfo) -> old_render::ReleaseInfo {
             let ReleaseInfo {
                 name,
@@ -130,6 +115,26 @@ macro_rules! render_input_with_entropy {
     };
 }
 
+/// Since 0.2 the render input carries entropy and the time; its shape has
+/// not changed since.
+macro_rules! render_input_with_entropy {
+    () => {
+        pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
+            old_render::RenderInput {
+                files: input.files.clone(),
+                values_json: input.values_json.clone(),
+                release: release(&input.release),
+                capabilities: input.capabilities.clone(),
+                entropy: input.entropy.clone(),
+                now: old_render::Timestamp {
+                    seconds: input.now.seconds,
+                    nanoseconds: input.now.nanoseconds,
+                },
+            }
+        }
+    };
+}
+
 /// Conversions for `k0rdent:chart@0.3.x`: render, validate and
 /// values-for-intent are unchanged (0.4 only added the renderer's `keys` import).
 pub mod v0_3 {
@@ -137,6 +142,7 @@ pub mod v0_3 {
     use crate::plugin::contract::v0_3::renderer::exports::k0rdent::chart::render as old_render;
     use crate::plugin::contract::v0_3::validator::exports::k0rdent::chart::validate as old_validate;
 
+    release_conversion!();
     render_input_with_entropy!();
     unchanged_conversions!();
 
@@ -164,6 +170,7 @@ pub mod v0_2 {
     use crate::plugin::contract::v0_2::renderer::exports::k0rdent::chart::render as old_render;
     use crate::plugin::contract::v0_2::validator::exports::k0rdent::chart::validate as old_validate;
 
+    release_conversion!();
     render_input_with_entropy!();
     unchanged_conversions!();
 }
@@ -174,26 +181,13 @@ pub mod v0_1 {
     use crate::plugin::contract::v0_1::renderer::exports::k0rdent::chart::render as old_render;
     use crate::plugin::contract::v0_1::validator::exports::k0rdent::chart::validate as old_validate;
 
+    release_conversion!();
+
     pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
-        let ReleaseInfo {
-            name,
-            namespace,
-            revision,
-            is_install,
-            is_upgrade,
-            service,
-        } = input.release.clone();
         old_render::RenderInput {
             files: input.files.clone(),
             values_json: input.values_json.clone(),
-            release: old_render::ReleaseInfo {
-                name,
-                namespace,
-                revision,
-                is_install,
-                is_upgrade,
-                service,
-            },
+            release: release(&input.release),
             capabilities: input.capabilities.clone(),
         }
     }
