@@ -48,7 +48,7 @@ pub fn generate_pkcs1_der(
     seed: &[u8],
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<u8>, KeygenError> {
-    if !ALLOWED_BITS.contains(&bits) || bits % 8 != 0 {
+    if !ALLOWED_BITS.contains(&bits) || !bits.is_multiple_of(8) {
         return Err(KeygenError::Bits(bits));
     }
     let seed: &[u8; SEED_BYTES] = seed.try_into().map_err(|_| KeygenError::Seed(seed.len()))?;

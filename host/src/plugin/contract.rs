@@ -221,7 +221,7 @@ fn supported_versions() -> impl Iterator<Item = (WitVersion, ContractVersion)> {
     })
 }
 
-/// `k0rdent:chart@0.3.0 (and, for older plugins, …)`, for messages.
+/// `k0rdent:chart@0.4.0 (and, for older plugins, …)`, for messages.
 fn supported_text() -> String {
     let legacy: Vec<String> = LEGACY_CONTRACT_VERSIONS
         .iter()
