@@ -185,7 +185,7 @@ async fn a_validator_built_against_0_2_loads_but_catalog_installs_are_refused() 
         for needed in [
             "validator legacy-kgst-validator was built against k0rdent:chart@0.2.0",
             "no values-for-intent",
-            "fix: rebuild legacy-kgst-validator against k0rdent:chart@0.3.0",
+            "fix: rebuild legacy-kgst-validator against k0rdent:chart@0.4.0",
             "Migrating from 0.2",
         ] {
             assert!(text.contains(needed), "{needed:?} missing from: {text}");

@@ -2,17 +2,19 @@
 //! this host accepts.
 //!
 //! The host speaks the current contract (`wit/chart.wit`) and, so that plugins
-//! built before it keep working, the frozen 0.2 and 0.1 contracts (`wit/v0.2/`,
-//! `wit/v0.1/`); see [`super::legacy`] for the translation between them.
+//! built before it keep working, the frozen 0.3, 0.2 and 0.1 contracts
+//! (`wit/v0.3/`, `wit/v0.2/`, `wit/v0.1/`); see [`super::legacy`] for the
+//! translation between them.
 
 use super::PluginError;
 
 /// Package the host implements; a plugin must export one of its interfaces.
 pub const PACKAGE: &str = "k0rdent:chart";
 /// Version of `wit/` this host was generated from.
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub const CONTRACT_VERSION: &str = "0.4.0";
 /// Older contract versions the host still loads, newest first.
 pub const LEGACY_CONTRACT_VERSIONS: &[(&str, ContractVersion)] = &[
+    ("0.3.0", ContractVersion::V0_3),
     ("0.2.0", ContractVersion::V0_2),
     ("0.1.0", ContractVersion::V0_1),
 ];
@@ -21,6 +23,9 @@ pub mod renderer {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "renderer",
+        // Running out of CPU budget while generating a key must end the call
+        // as a CPU-limit trap, not as an answer the plugin could ignore.
+        imports: { "k0rdent:chart/keys.generate-rsa-key": trappable },
     });
 }
 
@@ -32,6 +37,31 @@ pub mod validator {
             "k0rdent:chart/types": super::renderer::k0rdent::chart::types,
         },
     });
+}
+
+/// Bindings for plugins built against `k0rdent:chart@0.3.x`, whose renderers
+/// generate keys themselves. The shared `types` interface did not change, so
+/// its Rust types are the current ones.
+pub mod v0_3 {
+    pub mod renderer {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.3",
+            world: "renderer",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
+
+    pub mod validator {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.3",
+            world: "validator",
+            with: {
+                "k0rdent:chart/types": crate::plugin::contract::renderer::k0rdent::chart::types,
+            },
+        });
+    }
 }
 
 /// Bindings for plugins built against `k0rdent:chart@0.2.x`. The shared
@@ -93,9 +123,12 @@ pub use validator::exports::k0rdent::chart::validate::{
 /// Which contract a loaded plugin was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContractVersion {
-    /// `k0rdent:chart@0.3.x`: validators also build kgst values from an
-    /// install intent (`values-for-intent`).
+    /// `k0rdent:chart@0.4.x`: renderers may ask the host for RSA keys
+    /// (the `keys` import).
     Current,
+    /// `k0rdent:chart@0.3.x`: validators also build kgst values from an
+    /// install intent (`values-for-intent`); renderers make their own keys.
+    V0_3,
     /// `k0rdent:chart@0.2.x`: renderers receive entropy and the time;
     /// validators cannot build values from an intent.
     V0_2,
@@ -104,10 +137,16 @@ pub enum ContractVersion {
 }
 
 impl ContractVersion {
+    /// Whether a validator of this contract exports `values-for-intent` (0.3 on).
+    pub fn has_values_for_intent(self) -> bool {
+        matches!(self, ContractVersion::Current | ContractVersion::V0_3)
+    }
+
     /// The package version this contract was frozen at, for messages.
     pub fn package_version(self) -> &'static str {
         match self {
             ContractVersion::Current => CONTRACT_VERSION,
+            ContractVersion::V0_3 => "0.3.0",
             ContractVersion::V0_2 => "0.2.0",
             ContractVersion::V0_1 => "0.1.0",
         }
@@ -182,7 +221,7 @@ fn supported_versions() -> impl Iterator<Item = (WitVersion, ContractVersion)> {
     })
 }
 
-/// `k0rdent:chart@0.3.0 (and, for older plugins, …)`, for messages.
+/// `k0rdent:chart@0.4.0 (and, for older plugins, …)`, for messages.
 fn supported_text() -> String {
     let legacy: Vec<String> = LEGACY_CONTRACT_VERSIONS
         .iter()
@@ -240,13 +279,16 @@ mod tests {
     #[test]
     fn accepts_patch_versions_of_the_same_minor() {
         let (found, which) =
-            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.3.7"]).unwrap();
-        assert_eq!(found, "k0rdent:chart/render@0.3.7");
+            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.4.7"]).unwrap();
+        assert_eq!(found, "k0rdent:chart/render@0.4.7");
         assert_eq!(which, ContractVersion::Current);
     }
 
     #[test]
-    fn still_accepts_the_two_previous_minors() {
+    fn still_accepts_the_three_previous_minors() {
+        let (_, which) =
+            check_exports("p", World::Renderer, ["k0rdent:chart/render@0.3.0"]).unwrap();
+        assert_eq!(which, ContractVersion::V0_3);
         let (_, which) =
             check_exports("p", World::Validator, ["k0rdent:chart/validate@0.2.1"]).unwrap();
         assert_eq!(which, ContractVersion::V0_2);
@@ -258,8 +300,9 @@ mod tests {
 
     #[test]
     fn refuses_other_minor_of_a_zero_major() {
-        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.4.0"]).unwrap_err();
+        let err = check_exports("p", World::Renderer, ["k0rdent:chart/render@0.5.0"]).unwrap_err();
         let text = err.to_string();
+        assert!(text.contains("k0rdent:chart@0.5.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.4.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.3.0"), "{text}");
         assert!(text.contains("k0rdent:chart@0.2.0"), "{text}");
@@ -268,9 +311,9 @@ mod tests {
 
     #[test]
     fn names_the_world_when_the_interface_is_missing() {
-        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.3.0"]).unwrap_err();
+        let err = check_exports("p", World::Validator, ["k0rdent:chart/render@0.4.0"]).unwrap_err();
         assert!(matches!(err, PluginError::WrongWorld { .. }), "{err}");
-        assert!(err.to_string().contains("k0rdent:chart/validate@0.3.0"));
+        assert!(err.to_string().contains("k0rdent:chart/validate@0.4.0"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! that plugins built before it (third-party validators above all) keep
 //! working for `render` and `validate`.
 //!
+//! - 0.4 added the `keys` import to the renderer world. A 0.3 renderer does
+//!   not import it and keeps generating keys itself; nothing else changed.
 //! - 0.3 added `values-for-intent` to the validator world. A 0.2 or 0.1
 //!   validator has no such export: the host refuses catalog installs with it
 //!   (see [`super::PluginError::NoValuesForIntent`]) rather than building kgst
@@ -14,8 +16,8 @@
 //! identical, hence the field-by-field copies.
 
 use super::contract::{
-    ChartMetadata, Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput, ValidateInput,
-    Violation,
+    ChartMetadata, InstallIntent, Manifest, ReleaseInfo, RenderError, RenderInput, RenderOutput,
+    ValidateInput, Violation,
 };
 
 /// `render-output`, `render-error`, `validate-input` and `violation` are the
@@ -47,20 +49,24 @@ macro_rules! unchanged_conversions {
             }
         }
 
-        pub fn validate_input(input: &ValidateInput) -> old_validate::ValidateInput {
+        pub fn chart_metadata(chart: &ChartMetadata) -> old_validate::ChartMetadata {
             let ChartMetadata {
                 name,
                 version,
                 app_version,
                 api_version,
-            } = input.chart.clone();
+            } = chart.clone();
+            old_validate::ChartMetadata {
+                name,
+                version,
+                app_version,
+                api_version,
+            }
+        }
+
+        pub fn validate_input(input: &ValidateInput) -> old_validate::ValidateInput {
             old_validate::ValidateInput {
-                chart: old_validate::ChartMetadata {
-                    name,
-                    version,
-                    app_version,
-                    api_version,
-                },
+                chart: chart_metadata(&input.chart),
                 default_values_yaml: input.default_values_yaml.clone(),
                 values_schema_json: input.values_schema_json.clone(),
                 values_json: input.values_json.clone(),
@@ -85,45 +91,87 @@ macro_rules! unchanged_conversions {
     };
 }
 
+/// `release-info` is the same in every contract so far.
+macro_rules! release_conversion {
+    () => {
+        fn release(release: &ReleaseInfo) -> old_render::ReleaseInfo {
+            let ReleaseInfo {
+                name,
+                namespace,
+                revision,
+                is_install,
+                is_upgrade,
+                service,
+            } = release.clone();
+            old_render::ReleaseInfo {
+                name,
+                namespace,
+                revision,
+                is_install,
+                is_upgrade,
+                service,
+            }
+        }
+    };
+}
+
+/// Since 0.2 the render input carries entropy and the time; its shape has
+/// not changed since.
+macro_rules! render_input_with_entropy {
+    () => {
+        pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
+            old_render::RenderInput {
+                files: input.files.clone(),
+                values_json: input.values_json.clone(),
+                release: release(&input.release),
+                capabilities: input.capabilities.clone(),
+                entropy: input.entropy.clone(),
+                now: old_render::Timestamp {
+                    seconds: input.now.seconds,
+                    nanoseconds: input.now.nanoseconds,
+                },
+            }
+        }
+    };
+}
+
+/// Conversions for `k0rdent:chart@0.3.x`: render, validate and
+/// values-for-intent are unchanged (0.4 only added the renderer's `keys` import).
+pub mod v0_3 {
+    use super::*;
+    use crate::plugin::contract::v0_3::renderer::exports::k0rdent::chart::render as old_render;
+    use crate::plugin::contract::v0_3::validator::exports::k0rdent::chart::validate as old_validate;
+
+    release_conversion!();
+    render_input_with_entropy!();
+    unchanged_conversions!();
+
+    pub fn install_intent(intent: &InstallIntent) -> old_validate::InstallIntent {
+        let InstallIntent {
+            app,
+            chart,
+            version,
+            repository,
+            namespace,
+        } = intent.clone();
+        old_validate::InstallIntent {
+            app,
+            chart,
+            version,
+            repository,
+            namespace,
+        }
+    }
+}
+
 /// Conversions for `k0rdent:chart@0.2.x`: render and validate are unchanged.
 pub mod v0_2 {
     use super::*;
     use crate::plugin::contract::v0_2::renderer::exports::k0rdent::chart::render as old_render;
     use crate::plugin::contract::v0_2::validator::exports::k0rdent::chart::validate as old_validate;
 
-    pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
-        old_render::RenderInput {
-            files: input.files.clone(),
-            values_json: input.values_json.clone(),
-            release: release(&input.release),
-            capabilities: input.capabilities.clone(),
-            entropy: input.entropy.clone(),
-            now: old_render::Timestamp {
-                seconds: input.now.seconds,
-                nanoseconds: input.now.nanoseconds,
-            },
-        }
-    }
-
-    fn release(release: &ReleaseInfo) -> old_render::ReleaseInfo {
-        let ReleaseInfo {
-            name,
-            namespace,
-            revision,
-            is_install,
-            is_upgrade,
-            service,
-        } = release.clone();
-        old_render::ReleaseInfo {
-            name,
-            namespace,
-            revision,
-            is_install,
-            is_upgrade,
-            service,
-        }
-    }
-
+    release_conversion!();
+    render_input_with_entropy!();
     unchanged_conversions!();
 }
 
@@ -133,26 +181,13 @@ pub mod v0_1 {
     use crate::plugin::contract::v0_1::renderer::exports::k0rdent::chart::render as old_render;
     use crate::plugin::contract::v0_1::validator::exports::k0rdent::chart::validate as old_validate;
 
+    release_conversion!();
+
     pub fn render_input(input: &RenderInput) -> old_render::RenderInput {
-        let ReleaseInfo {
-            name,
-            namespace,
-            revision,
-            is_install,
-            is_upgrade,
-            service,
-        } = input.release.clone();
         old_render::RenderInput {
             files: input.files.clone(),
             values_json: input.values_json.clone(),
-            release: old_render::ReleaseInfo {
-                name,
-                namespace,
-                revision,
-                is_install,
-                is_upgrade,
-                service,
-            },
+            release: release(&input.release),
             capabilities: input.capabilities.clone(),
         }
     }

@@ -15,7 +15,7 @@ use wasmtime::{Config, Engine, Store};
 use super::compiled_cache::{CacheOutcome, CompiledCache, load_error};
 use super::contract::{
     self, ChartMetadata, ContractVersion, InstallIntent, PluginInfo, RenderError, RenderInput,
-    RenderOutput, ValidateInput, Violation, World, renderer::RendererPre, v0_1, v0_2,
+    RenderOutput, ValidateInput, Violation, World, renderer::RendererPre, v0_1, v0_2, v0_3,
     validator::ValidatorPre,
 };
 use super::legacy;
@@ -173,6 +173,12 @@ impl PluginHost {
             (World::Validator, ContractVersion::Current) => {
                 PluginKind::Validator(ValidatorPre::new(pre).map_err(bad)?)
             }
+            (World::Renderer, ContractVersion::V0_3) => {
+                PluginKind::RendererV0_3(v0_3::renderer::RendererPre::new(pre).map_err(bad)?)
+            }
+            (World::Validator, ContractVersion::V0_3) => {
+                PluginKind::ValidatorV0_3(v0_3::validator::ValidatorPre::new(pre).map_err(bad)?)
+            }
             (World::Renderer, ContractVersion::V0_2) => {
                 PluginKind::RendererV0_2(v0_2::renderer::RendererPre::new(pre).map_err(bad)?)
             }
@@ -262,6 +268,8 @@ fn spawn_epoch_ticker(engine: &Engine) {
 enum PluginKind {
     Renderer(RendererPre<SandboxState>),
     Validator(ValidatorPre<SandboxState>),
+    RendererV0_3(v0_3::renderer::RendererPre<SandboxState>),
+    ValidatorV0_3(v0_3::validator::ValidatorPre<SandboxState>),
     RendererV0_2(v0_2::renderer::RendererPre<SandboxState>),
     ValidatorV0_2(v0_2::validator::ValidatorPre<SandboxState>),
     RendererV0_1(v0_1::renderer::RendererPre<SandboxState>),
@@ -340,6 +348,12 @@ impl Plugin {
         let instance = match &self.kind {
             PluginKind::Renderer(pre) => pre.instantiate(&mut store).map(Instance::Renderer),
             PluginKind::Validator(pre) => pre.instantiate(&mut store).map(Instance::Validator),
+            PluginKind::RendererV0_3(pre) => {
+                pre.instantiate(&mut store).map(Instance::RendererV0_3)
+            }
+            PluginKind::ValidatorV0_3(pre) => {
+                pre.instantiate(&mut store).map(Instance::ValidatorV0_3)
+            }
             PluginKind::RendererV0_2(pre) => {
                 pre.instantiate(&mut store).map(Instance::RendererV0_2)
             }
@@ -378,6 +392,10 @@ impl Plugin {
         }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Renderer(r) => r.k0rdent_chart_render().call_render(store, input),
+            Instance::RendererV0_3(r) => r
+                .k0rdent_chart_render()
+                .call_render(store, &legacy::v0_3::render_input(input))
+                .map(legacy::v0_3::render_result),
             Instance::RendererV0_2(r) => r
                 .k0rdent_chart_render()
                 .call_render(store, &legacy::v0_2::render_input(input))
@@ -386,9 +404,10 @@ impl Plugin {
                 .k0rdent_chart_render()
                 .call_render(store, &legacy::v0_1::render_input(input))
                 .map(legacy::v0_1::render_result),
-            Instance::Validator(_) | Instance::ValidatorV0_2(_) | Instance::ValidatorV0_1(_) => {
-                unreachable!("checked above")
-            }
+            Instance::Validator(_)
+            | Instance::ValidatorV0_3(_)
+            | Instance::ValidatorV0_2(_)
+            | Instance::ValidatorV0_1(_) => unreachable!("checked above"),
         })?;
         let size = match &result {
             Ok(out) => {
@@ -414,6 +433,10 @@ impl Plugin {
         }
         let result = self.with_instance(|store, instance| match instance {
             Instance::Validator(v) => v.k0rdent_chart_validate().call_validate(store, input),
+            Instance::ValidatorV0_3(v) => v
+                .k0rdent_chart_validate()
+                .call_validate(store, &legacy::v0_3::validate_input(input))
+                .map(legacy::v0_3::validate_result),
             Instance::ValidatorV0_2(v) => v
                 .k0rdent_chart_validate()
                 .call_validate(store, &legacy::v0_2::validate_input(input))
@@ -422,9 +445,10 @@ impl Plugin {
                 .k0rdent_chart_validate()
                 .call_validate(store, &legacy::v0_1::validate_input(input))
                 .map(legacy::v0_1::validate_result),
-            Instance::Renderer(_) | Instance::RendererV0_2(_) | Instance::RendererV0_1(_) => {
-                unreachable!("checked above")
-            }
+            Instance::Renderer(_)
+            | Instance::RendererV0_3(_)
+            | Instance::RendererV0_2(_)
+            | Instance::RendererV0_1(_) => unreachable!("checked above"),
         })?;
         self.check_output(values_answer_size(&result))?;
         Ok(result)
@@ -445,20 +469,28 @@ impl Plugin {
             Instance::Validator(v) => v
                 .k0rdent_chart_validate()
                 .call_values_for_intent(store, intent, chart),
-            _ => unreachable!("checked above: a current-contract validator"),
+            Instance::ValidatorV0_3(v) => v
+                .k0rdent_chart_validate()
+                .call_values_for_intent(
+                    store,
+                    &legacy::v0_3::install_intent(intent),
+                    &legacy::v0_3::chart_metadata(chart),
+                )
+                .map(legacy::v0_3::validate_result),
+            _ => unreachable!("checked above: a validator of contract 0.3 or later"),
         })?;
         self.check_output(values_answer_size(&result))?;
         Ok(result)
     }
 
     /// Whether this plugin can answer [`Plugin::values_for_intent`]: a
-    /// validator built against the current contract. Lets the host refuse a
+    /// validator built against contract 0.3 or later. Lets the host refuse a
     /// catalog install before it pulls or renders anything else.
     pub fn require_values_for_intent(&self) -> Result<(), PluginError> {
         if self.world() != World::Validator {
             return Err(self.wrong_world(World::Validator));
         }
-        if self.contract != ContractVersion::Current {
+        if !self.contract.has_values_for_intent() {
             return Err(PluginError::NoValuesForIntent {
                 plugin: self.name().to_string(),
                 contract: format!("{}@{}", contract::PACKAGE, self.contract.package_version()),
@@ -515,6 +547,8 @@ fn values_answer_size(answer: &Result<String, Vec<Violation>>) -> usize {
 enum Instance {
     Renderer(contract::renderer::Renderer),
     Validator(contract::validator::Validator),
+    RendererV0_3(v0_3::renderer::Renderer),
+    ValidatorV0_3(v0_3::validator::Validator),
     RendererV0_2(v0_2::renderer::Renderer),
     ValidatorV0_2(v0_2::validator::Validator),
     RendererV0_1(v0_1::renderer::Renderer),
@@ -526,6 +560,8 @@ impl Instance {
         match self {
             Instance::Renderer(r) => r.k0rdent_chart_render().call_info(store),
             Instance::Validator(v) => v.k0rdent_chart_validate().call_info(store),
+            Instance::RendererV0_3(r) => r.k0rdent_chart_render().call_info(store),
+            Instance::ValidatorV0_3(v) => v.k0rdent_chart_validate().call_info(store),
             Instance::RendererV0_2(r) => r.k0rdent_chart_render().call_info(store),
             Instance::ValidatorV0_2(v) => v.k0rdent_chart_validate().call_info(store),
             Instance::RendererV0_1(r) => r.k0rdent_chart_render().call_info(store),

@@ -7,6 +7,8 @@
 //! stdout, a bounded in-memory stderr (to report panics) and a fixed-seed RNG
 //! (enough for hash tables). Secrets never come from it: a renderer gets
 //! per-render entropy and the time in its input (`k0rdent:chart@0.2`).
+//! A renderer's one host import of substance is `k0rdent:chart/keys`
+//! (`k0rdent:chart@0.4`, see [`super::keys`]), a pure function.
 //! Everything else a component imports (filesystem, sockets, clocks, …) is
 //! linked as a trap.
 
@@ -19,6 +21,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView as _};
 use wasmtime_wasi::{Deterministic, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::contract::renderer::k0rdent::chart::keys as keys_import;
+use super::keys::KeyService;
 use super::{Limits, PluginError};
 
 /// Seed for the guest's `wasi:random`. Fixed on purpose: a plugin must be a
@@ -30,6 +34,7 @@ pub struct SandboxState {
     table: ResourceTable,
     memory: MemoryLimiter,
     stderr: MemoryOutputPipe,
+    keys: KeyService,
 }
 
 impl WasiView for SandboxState {
@@ -45,6 +50,12 @@ struct HasTable;
 
 impl HasData for HasTable {
     type Data<'a> = &'a mut ResourceTable;
+}
+
+struct HasKeys;
+
+impl HasData for HasKeys {
+    type Data<'a> = &'a mut KeyService;
 }
 
 /// Caps linear memory and tables, and remembers what tripped the cap so the
@@ -86,7 +97,7 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// The interfaces every plugin may import, all inert (see module docs).
+/// The interfaces every plugin may import (see module docs).
 pub fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<SandboxState>> {
     let mut linker = Linker::new(engine);
     let l = &mut linker;
@@ -106,6 +117,7 @@ pub fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<SandboxState>> {
     random::random::add_to_linker::<SandboxState, WasiRandom>(l, SandboxState::random)?;
     random::insecure::add_to_linker::<SandboxState, WasiRandom>(l, SandboxState::random)?;
     random::insecure_seed::add_to_linker::<SandboxState, WasiRandom>(l, SandboxState::random)?;
+    keys_import::add_to_linker::<SandboxState, HasKeys>(l, |s| &mut s.keys)?;
     Ok(linker)
 }
 
@@ -127,6 +139,7 @@ const GRANTED: &[&str] = &[
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
+    "k0rdent:chart/keys",
 ];
 
 /// Raised when a plugin calls an import the sandbox does not grant.
@@ -218,6 +231,7 @@ pub fn new_store(engine: &Engine, limits: &Limits) -> Store<SandboxState> {
             exceeded_with: None,
         },
         stderr,
+        keys: KeyService::new(std::time::Instant::now() + limits.cpu),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.memory);

@@ -94,7 +94,7 @@ fn a_normal_call_renders() {
     assert_eq!(out.manifests.len(), 1);
     assert_eq!(out.manifests[0].source, "hostile/templates/out.yaml");
     assert_eq!(plugin.info().name, "hostile-plugin");
-    assert_eq!(plugin.export(), "k0rdent:chart/render@0.3.0");
+    assert_eq!(plugin.export(), "k0rdent:chart/render@0.4.0");
 }
 
 #[test]
@@ -256,8 +256,8 @@ fn an_unsupported_contract_version_is_refused() {
     );
     let text = err.to_string();
     assert!(
-        text.contains("built against k0rdent:chart@0.4.0")
-            && text.contains("supports k0rdent:chart@0.3.0"),
+        text.contains("built against k0rdent:chart@0.5.0")
+            && text.contains("supports k0rdent:chart@0.4.0"),
         "{text}"
     );
 }

@@ -1,5 +1,5 @@
-//! A renderer built against `k0rdent:chart@0.4.0`, which this host must refuse
-//! (it supports 0.3 and still loads 0.2 and 0.1).
+//! A renderer built against `k0rdent:chart@0.5.0`, which this host must refuse
+//! (it supports 0.4 and still loads 0.3, 0.2 and 0.1).
 
 wit_bindgen::generate!({
     path: "wit",

@@ -23,10 +23,14 @@ pub enum PrivateKey {
 }
 
 impl PrivateKey {
-    pub fn rsa(bits: usize, rng: &mut ChaCha20Rng) -> Result<PrivateKey, String> {
-        rsa::RsaPrivateKey::new(rng, bits)
-            .map(|k| PrivateKey::Rsa(Box::new(k)))
-            .map_err(|e| format!("error generating rsa key: {e}"))
+    /// The key is made outside the renderer (see [`generate_rsa_der`]) from a seed drawn from
+    /// `rng`, so it is as unpredictable, or as reproducible, as the render's entropy.
+    pub fn rsa(bits: u32, rng: &mut ChaCha20Rng) -> Result<PrivateKey, String> {
+        let mut seed = [0u8; 32];
+        rand_core::RngCore::fill_bytes(rng, &mut seed);
+        let der =
+            generate_rsa_der(bits, &seed).map_err(|e| format!("error generating rsa key: {e}"))?;
+        parse_pkcs1(&der).map_err(|e| format!("error generating rsa key: {e}"))
     }
 
     pub fn ecdsa(rng: &mut ChaCha20Rng) -> PrivateKey {
@@ -102,6 +106,19 @@ impl PrivateKey {
             PrivateKey::Ed25519(k) => Ok(k.sign(message).to_bytes().to_vec()),
         }
     }
+}
+
+/// In wasm the host generates the key natively (`k0rdent:chart/keys`): a 2048-bit key takes
+/// tens of milliseconds there and over half a second in wasm.
+#[cfg(target_family = "wasm")]
+fn generate_rsa_der(bits: u32, seed: &[u8; 32]) -> Result<Vec<u8>, String> {
+    crate::component::k0rdent::chart::keys::generate_rsa_key(bits, seed)
+}
+
+/// Native builds (the engine's tests) call the host's implementation directly.
+#[cfg(not(target_family = "wasm"))]
+fn generate_rsa_der(bits: u32, seed: &[u8; 32]) -> Result<Vec<u8>, String> {
+    rsa_keygen::generate_pkcs1_der(bits, seed, &|| false).map_err(|e| e.to_string())
 }
 
 fn pkcs1(k: &rsa::RsaPrivateKey) -> Vec<u8> {
