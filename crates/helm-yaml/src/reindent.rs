@@ -20,13 +20,23 @@
 //! errors stay those of the original text. Lines that go-yaml itself refuses
 //! there (`---` / `...` document markers at column 0) are never moved.
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, Scanner, TokenType};
 
 /// Each retry parses the whole text again (one retry per refused flow or
 /// quoted scalar); this bounds the work on a document with many of them.
 /// Beyond it the last error stands.
 const MAX_REPAIRS: usize = 64;
+/// Retries of a large document are further limited so that all of them
+/// together scan at most this many bytes (a chart's values file or a rendered
+/// manifest is untrusted, and the host parses them too).
+const MAX_RESCANNED_BYTES: usize = 64 << 20;
+/// Moving lines right adds `column` bytes per moved line: a flow opened far to
+/// the right with many lines after it would turn a small document into a huge
+/// copy. Real charts move a few lines by a few dozen columns; a repair (and
+/// the scan copy that finds a flow's end) that would add more than this is
+/// not made, and yaml-rust2's refusal stands.
+const MAX_GROWTH: usize = 32 << 20;
 
 const TOKEN_INDENT_ERRORS: &[&str] = &[
     "invalid indentation",
@@ -44,7 +54,9 @@ pub fn reindent_like_go_yaml(src: &str) -> Option<String> {
     let mut lines: Vec<String> = src.split_inclusive('\n').map(String::from).collect();
     let mut moved = vec![false; lines.len()];
     let mut text: Option<String> = None;
-    for _ in 0..MAX_REPAIRS {
+    let repairs = MAX_REPAIRS.min((MAX_RESCANNED_BYTES / src.len().max(1)).max(1));
+    let mut growth = 0usize;
+    for _ in 0..repairs {
         let current = text.as_deref().unwrap_or(src);
         let Some(error) = first_error(current) else {
             break;
@@ -52,30 +64,39 @@ pub fn reindent_like_go_yaml(src: &str) -> Option<String> {
         let Some((first, last, column)) = lines_to_move(current, &error) else {
             break;
         };
-        let mut progressed = false;
-        for line in first..=last.min(lines.len().saturating_sub(1)) {
+        let range = first..=last.min(lines.len().saturating_sub(1));
+        let to_move = range
+            .clone()
+            .filter(|&line| !moved[line] && movable(&lines[line]))
+            .count();
+        growth = growth.saturating_add(to_move.saturating_mul(column));
+        if to_move == 0 || growth > MAX_GROWTH {
+            break;
+        }
+        for line in range {
             if moved[line] || !movable(&lines[line]) {
                 continue;
             }
             lines[line].insert_str(0, &" ".repeat(column));
             moved[line] = true;
-            progressed = true;
-        }
-        if !progressed {
-            break;
         }
         text = Some(lines.concat());
     }
     text
 }
 
-/// The first error yaml-rust2's parser reports, if any.
+/// The first error yaml-rust2's parser reports, if any. Events are pulled one
+/// at a time: `Parser::load` recurses once per nesting level, and a deeply
+/// nested document must not overflow the host's stack here.
 fn first_error(text: &str) -> Option<ScanError> {
-    struct Ignore;
-    impl MarkedEventReceiver for Ignore {
-        fn on_event(&mut self, _: Event, _: Marker) {}
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(e),
+        }
     }
-    Parser::new_from_str(text).load(&mut Ignore, true).err()
 }
 
 /// For an indentation error go-yaml would not raise: the 0-based lines to
@@ -118,6 +139,14 @@ fn lines_to_move(text: &str, error: &ScanError) -> Option<(usize, usize, usize)>
 /// so one retry covers the whole flow instead of one per refused line. What
 /// the move does to the block lines after it is never kept.
 fn flow_end_line(text: &str, opener: Marker, column: usize) -> Option<usize> {
+    let later_lines = text
+        .split_inclusive('\n')
+        .skip(opener.line())
+        .filter(|line| movable(line))
+        .count();
+    if later_lines.saturating_mul(column) > MAX_GROWTH {
+        return None;
+    }
     let pad = " ".repeat(column);
     let moved: String = text
         .split_inclusive('\n')
@@ -270,6 +299,21 @@ mod tests {
         assert_eq!(reindent_like_go_yaml("a: [1,\n  2]\n"), None);
         assert_eq!(reindent_like_go_yaml("a:\n  b: 1\n c: 2\n"), None);
         assert_eq!(reindent_like_go_yaml("a: 1\n{}\n"), None);
+    }
+
+    #[test]
+    fn a_flow_opened_far_right_with_many_lines_after_it_is_not_copied_wide() {
+        // A flow opened at column 4 000 (under 2 000 nested sequence entries)
+        // with 20 000 lines at column 0 in it: moving them would add 80 MB to a
+        // 64 kB document.
+        let src = format!("{}[1,\n{}]\n", "- ".repeat(2_000), "2,\n".repeat(20_000));
+        let out = reindent_like_go_yaml(&src);
+        assert!(
+            out.as_ref()
+                .is_none_or(|t| t.len() <= src.len() + MAX_GROWTH),
+            "grew to {} bytes",
+            out.map_or(0, |t| t.len())
+        );
     }
 
     #[test]
