@@ -23,6 +23,10 @@ pub use reindent::reindent_like_go_yaml;
 /// Aliases are expanded by copying; this caps the copies so a "billion laughs"
 /// file cannot exhaust the plugin's memory.
 const MAX_NODES: usize = 100_000;
+/// Collections are read recursively; a chart's values file or a rendered
+/// manifest nested deeper than any real one could otherwise overflow the
+/// host's stack (an abort, not an error). Kubernetes objects nest a few dozen.
+const MAX_DEPTH: usize = 256;
 
 /// Parses a values document into a JSON object (an empty or all-comment file is `{}`).
 /// Indentation inside flow collections and quoted scalars is free, as in go-yaml.
@@ -38,6 +42,7 @@ fn parse_values_strict(text: &str) -> Result<Map<String, Value>, String> {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         nodes: 0,
+        depth: 0,
     };
     let mut document: Option<Value> = None;
     loop {
@@ -72,6 +77,7 @@ struct Reader<'a> {
     parser: Parser<std::str::Chars<'a>>,
     anchors: HashMap<usize, Value>,
     nodes: usize,
+    depth: usize,
 }
 
 impl Reader<'_> {
@@ -88,6 +94,16 @@ impl Reader<'_> {
                 mark,
                 "the document expands to too many nodes (alias bomb?)",
             ));
+        }
+        let collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if collection {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(at(
+                    mark,
+                    &format!("the document nests deeper than {MAX_DEPTH} levels"),
+                ));
+            }
         }
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -137,6 +153,9 @@ impl Reader<'_> {
             }
             other => return Err(at(mark, &format!("unexpected YAML event {other:?}"))),
         };
+        if collection {
+            self.depth -= 1;
+        }
         if anchor != 0 {
             self.anchors.insert(anchor, value.clone());
         }
@@ -396,6 +415,17 @@ mod tests {
             json!({"command": ["/bin/sh", "-c", "/bin/plugin -v=2"], "name": "p"})
         );
         assert!(parse_values("a:\n  b: [1,\n2]\n c: 3\n").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // yaml-rust2 bounds flow nesting itself; block nesting is ours to bound.
+        let err = parse_values(&format!("a: {}1\n", "[".repeat(5000))).unwrap_err();
+        assert!(err.contains("recursion limit exceeded"), "{err}");
+        let err = parse_values(&format!("a:\n{}1\n", "- ".repeat(5000))).unwrap_err();
+        assert!(err.contains("deeper than 256 levels"), "{err}");
+        let ok = format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200));
+        assert!(parse_values(&ok).is_ok());
     }
 
     #[test]
