@@ -1,8 +1,8 @@
 //! The kube client's HTTP stack, assembled here instead of by kube's `ClientBuilder` for one reason:
-//! kube 5 builds its TCP connector without `TCP_NODELAY`. With Nagle's algorithm on, the first request
-//! after the TLS handshake (written right behind the client's `Finished`) waits for the server's
-//! delayed ACK, ~40 ms on Linux, which is a quarter of a one-shot `upgrade --install`. Go's net package
-//! (kubectl, helm) sets `TCP_NODELAY` on every TCP connection; so do we.
+//! kube 5 builds its TCP connector without `TCP_NODELAY`, so a small request written right behind
+//! another unacknowledged write can wait for the server's delayed ACK. Go's net package (kubectl,
+//! helm) sets `TCP_NODELAY` on every TCP connection; so do we. (The large first-request delay once
+//! blamed on this was aws-lc's jitter-entropy seeding, see `.cargo/config.toml`.)
 //!
 //! Everything else is kube's own pieces, in kube's order: its rustls connector (CA, client identity,
 //! exec identities, `tls-server-name`), its connect/read/write timeouts, base URI, server-error retry,
